@@ -1,0 +1,196 @@
+"""N SHA-256d cores on disjoint slices of a nonce range, one result stream, one counter."""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .job_precompute import JobPrecompute
+from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency
+
+RESULT_LAYOUT = data.StructLayout({"nonce": 32, "job_id": 8})
+
+
+class Miner(wiring.Component):
+    """The mining engine: job set-up, ``cores`` cores, result merge and the counter.
+
+    On ``start`` the job is latched, rounds 0..2 are precomputed, the range
+    [``first``, ``last``] is split into ``cores`` contiguous slices (the first slices
+    one longer when it does not divide evenly) and every core starts on its slice.
+
+    Parameters
+    ----------
+    cores : int
+        Number of :class:`Sha256dCore` instances.
+    clocks_per_nonce : int
+        Passed to each core (1 = fully pipelined).
+    fifo_depth : int
+        Results buffered before the cores stall.
+
+    Attributes
+    ----------
+    midstate, tail, target, swap_nonce, first, last, job_id : In
+        The job; read when ``start`` is high.
+    start, abort : In(1)
+        New job (replaces the running one); stop.
+    results : Out(stream.Signature(RESULT_LAYOUT))
+        Qualifying nonces (counter values, see ``Sha256dCore.swap_nonce``) with the
+        ``job_id`` they belong to.
+    nonces_hashed : Out(64)
+        Nonces hashed since power-on, all cores together.
+    busy : Out(1)
+        Set-up, hashing or results still buffered.
+    """
+
+    def __init__(self, cores=1, clocks_per_nonce=1, fifo_depth=16):
+        if isinstance(cores, bool) or not isinstance(cores, int):
+            raise TypeError(f"cores must be an integer, not {cores!r}")
+        if not 1 <= cores <= 64:
+            raise ValueError(f"cores must be in 1..64, got {cores}")
+        self.cores = cores
+        self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
+        self.fifo_depth = fifo_depth
+        super().__init__({
+            "midstate": In(data.ArrayLayout(32, 8)),
+            "tail": In(data.ArrayLayout(32, 3)),
+            "target": In(32),
+            "swap_nonce": In(1),
+            "first": In(32),
+            "last": In(32),
+            "job_id": In(8),
+            "start": In(1),
+            "abort": In(1),
+            "results": Out(stream.Signature(RESULT_LAYOUT)),
+            "nonces_hashed": Out(64),
+            "busy": Out(1),
+        })
+
+    @property
+    def nonces_per_clock(self):
+        return self.cores / self.clocks_per_nonce
+
+    @property
+    def setup_clocks(self):
+        """Clock edges from the one taking ``start`` to the one starting the cores: the job
+        is latched, then the precompute (3 rounds) and the slice division run side by side."""
+        return 2 + max(3, self._divide_steps)
+
+    @property
+    def _divide_steps(self):
+        return 0 if self.cores & (self.cores - 1) == 0 else 34
+
+    @property
+    def latency(self):
+        """Clock edges from the one taking ``start`` until the range's first nonce, if it
+        qualifies, is on ``results`` (the last edge writes the result FIFO)."""
+        return self.setup_clocks + core_latency(self.clocks_per_nonce) + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.precompute = pre = JobPrecompute()
+        cores = [Sha256dCore(self.clocks_per_nonce) for _ in range(self.cores)]
+        for i, core in enumerate(cores):
+            m.submodules[f"core{i}"] = core
+
+        # Latched job.
+        midstate = Signal(data.ArrayLayout(32, 8))
+        tail = Signal(data.ArrayLayout(32, 3))
+        target, first, last = Signal(32), Signal(32), Signal(32)
+        swap_nonce, job_id = Signal(), Signal(8)
+        with m.If(self.start):
+            m.d.sync += [midstate.eq(self.midstate), tail.eq(self.tail), target.eq(self.target),
+                         first.eq(self.first), last.eq(self.last), swap_nonce.eq(self.swap_nonce),
+                         job_id.eq(self.job_id)]
+        m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail)]
+
+        chunk, chunk_ready = self._slice_size(m, first, last)
+
+        setting_up = Signal()
+        cores_started = Signal()
+        m.d.sync += pre.start.eq(self.start)
+        with m.If(self.start):
+            m.d.sync += setting_up.eq(1)
+        launch = Signal()
+        m.d.comb += launch.eq(setting_up & pre.ready & chunk_ready & ~self.start & ~pre.start)
+        with m.If(launch | self.abort):
+            m.d.sync += setting_up.eq(0)
+        m.d.comb += cores_started.eq(launch & ~self.abort)
+
+        for i, core in enumerate(cores):
+            core_first = Signal(34, name=f"core{i}_first")
+            core_end = Signal(34, name=f"core{i}_end")     # one past the slice
+            m.d.comb += [
+                core_first.eq(first + chunk * i),
+                core_end.eq(core_first + chunk),
+                core.midstate.eq(midstate), core.state3.eq(pre.state3),
+                core.w2.eq(tail[2]), core.w16.eq(pre.w16), core.w17.eq(pre.w17),
+                core.target.eq(target), core.swap_nonce.eq(swap_nonce),
+                core.first.eq(core_first[:32]),
+                core.last.eq(Mux(core_end - 1 > last, last, (core_end - 1)[:32])),
+                core.start.eq(cores_started & (core_first <= last) & (chunk != 0)),
+                core.abort.eq(self.start | self.abort),
+            ]
+
+        # Round-robin merge of the cores' results into one FIFO.
+        m.submodules.fifo = results_fifo = fifo.SyncFIFO(width=RESULT_LAYOUT.size, depth=self.fifo_depth)
+        turn = Signal(range(self.cores))
+        granted = Signal(range(self.cores))
+        any_valid = Signal()
+        for offset in reversed(range(self.cores)):
+            index = (turn + offset) % self.cores if self.cores > 1 else 0
+            for i, core in enumerate(cores):
+                with m.If((index == i) & core.results.valid):
+                    m.d.comb += [granted.eq(i), any_valid.eq(1)]
+        entry = Signal(RESULT_LAYOUT)
+        for i, core in enumerate(cores):
+            with m.If(granted == i):
+                m.d.comb += entry.nonce.eq(core.results.payload)
+            m.d.comb += core.results.ready.eq(results_fifo.w_rdy & any_valid & (granted == i))
+        m.d.comb += [entry.job_id.eq(job_id), results_fifo.w_data.eq(entry),
+                     results_fifo.w_en.eq(any_valid)]
+        if self.cores > 1:
+            with m.If(any_valid & results_fifo.w_rdy):
+                m.d.sync += turn.eq(Mux(granted == self.cores - 1, 0, granted + 1))
+        m.d.comb += [
+            self.results.valid.eq(results_fifo.r_rdy),
+            self.results.payload.eq(results_fifo.r_data),
+            results_fifo.r_en.eq(self.results.ready),
+        ]
+
+        hashed_now = sum(core.hashed for core in cores)
+        m.d.sync += self.nonces_hashed.eq(self.nonces_hashed + hashed_now)
+        busy = setting_up | pre.start | results_fifo.r_rdy
+        for core in cores:
+            busy = busy | core.busy
+        m.d.comb += self.busy.eq(busy)
+        return m
+
+    def _slice_size(self, m, first, last):
+        """ceil(range length / cores), by shifting or by long division over 34 clocks."""
+        length = Signal(33)
+        m.d.comb += length.eq(last - first + 1)
+        chunk = Signal(34)
+        ready = Signal()
+        n = self.cores
+        if n & (n - 1) == 0:
+            m.d.comb += [chunk.eq((length + n - 1) >> (n.bit_length() - 1)), ready.eq(1)]
+            return chunk, ready
+        steps = self._divide_steps
+        dividend = Signal(steps)
+        remainder = Signal(range(2 * n))
+        step = Signal(range(steps + 1), init=steps)
+        with m.If(step < steps):
+            shifted = (remainder << 1) | dividend[steps - 1]
+            subtract = shifted >= n
+            m.d.sync += [
+                remainder.eq(Mux(subtract, shifted - n, shifted)),
+                dividend.eq((dividend << 1)[:steps]),
+                chunk.eq((chunk << 1)[:34] | subtract),
+                step.eq(step + 1),
+            ]
+        # The job registers are latched on start; the division starts one clock later.
+        started = Signal()
+        m.d.sync += started.eq(self.start)
+        with m.If(started):
+            m.d.sync += [dividend.eq(length + n - 1), remainder.eq(0), chunk.eq(0), step.eq(0)]
+        m.d.comb += ready.eq((step == steps) & ~started)
+        return chunk, ready

@@ -1,0 +1,129 @@
+"""SHA-256 round and schedule logic as Amaranth expressions, with constant folding.
+
+A word here is one of three kinds, and every function keeps the narrowest kind:
+
+* ``int``: a constant (padding, K, H0). Folded in Python: no logic is built.
+* :class:`JobWord`: changes only when a job starts (midstate, tail, the state after
+  the job-constant rounds). Built as logic from the job registers, never
+  copied into pipeline registers.
+* an Amaranth ``Value``: changes with every nonce; pipeline stages register it.
+
+Every sum is a chain of plain 2-input adds, constants and job words first so the
+per-nonce operand comes last (its path through the carry chains is shortest).
+"""
+
+from amaranth.hdl import Cat, Value
+
+from . import spec
+
+CONST, JOB, NONCE = 0, 1, 2
+
+
+class JobWord:
+    """A 32-bit expression of job registers: constant for the whole of a job."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = Value.cast(value)
+
+
+def kind(word):
+    if isinstance(word, int):
+        return CONST
+    if isinstance(word, JobWord):
+        return JOB
+    return NONCE
+
+
+def lower(word):
+    """The Amaranth form of any word (ints stay ints: Amaranth takes them as constants)."""
+    return word.value if isinstance(word, JobWord) else word
+
+
+def _lift(int_fn, value_fn, *words):
+    widest = max(kind(w) for w in words)
+    if widest == CONST:
+        return int_fn(*words) & spec.MASK32
+    result = value_fn(*(lower(w) for w in words))
+    if isinstance(result, int):
+        result = result & spec.MASK32
+    else:
+        result = Value.cast(result)[:32]
+    return JobWord(result) if widest == JOB else result
+
+
+def add(*words):
+    """Sum mod 2**32 as a chain of 2-input adds: constants, then job words, then the rest."""
+    const = sum(w for w in words if kind(w) == CONST) & spec.MASK32
+    jobs = [w.value for w in words if kind(w) == JOB]
+    nonce = [w for w in words if kind(w) == NONCE]
+    if not jobs and not nonce:
+        return const
+    terms = jobs + ([const] if const else []) + nonce
+    total = Value.cast(terms[0])[:32]
+    for term in terms[1:]:
+        total = (total + term)[:32]
+    return JobWord(total) if not nonce else total
+
+
+def _rotr(x, n):
+    return x.rotate_right(n)
+
+
+def big_sigma0(a):
+    return _lift(spec.big_sigma0, lambda x: _rotr(x, 2) ^ _rotr(x, 13) ^ _rotr(x, 22), a)
+
+
+def big_sigma1(e):
+    return _lift(spec.big_sigma1, lambda x: _rotr(x, 6) ^ _rotr(x, 11) ^ _rotr(x, 25), e)
+
+
+def small_sigma0(w):
+    return _lift(spec.small_sigma0, lambda x: _rotr(x, 7) ^ _rotr(x, 18) ^ (x >> 3), w)
+
+
+def small_sigma1(w):
+    return _lift(spec.small_sigma1, lambda x: _rotr(x, 17) ^ _rotr(x, 19) ^ (x >> 10), w)
+
+
+def ch(e, f, g):
+    return _lift(spec.ch, lambda e, f, g: g ^ (e & (f ^ g)), e, f, g)
+
+
+def maj(a, b, c):
+    return _lift(spec.maj, lambda a, b, c: (a & b) | (c & (a | b)), a, b, c)
+
+
+def next_w(window):
+    """W[t+16] from the window W[t..t+15]."""
+    return add(small_sigma1(window[14]), window[9], small_sigma0(window[1]), window[0])
+
+
+def bswap32(x):
+    if isinstance(x, int):
+        return spec.bswap32(x)
+    x = Value.cast(lower(x))
+    return Cat(x[24:32], x[16:24], x[8:16], x[0:8])
+
+
+def folded_round(state, kw_next):
+    """One round on a state whose ``h`` is already folded: ``hkw = h + K[t] + W[t]``.
+
+    ``state`` maps ``a``..``g`` and ``hkw``; ``kw_next`` is K[t+1] + W[t+1] (or 0 after
+    the last round, which leaves ``hkw`` = the plain ``h``). Folding moves the K and W
+    additions off the critical path of the next round.
+    """
+    t1 = add(state["hkw"], big_sigma1(state["e"]), ch(state["e"], state["f"], state["g"]))
+    t2 = add(big_sigma0(state["a"]), maj(state["a"], state["b"], state["c"]))
+    return {
+        "a": add(t1, t2), "b": state["a"], "c": state["b"], "d": state["c"],
+        "e": add(state["d"], t1), "f": state["e"], "g": state["f"],
+        "hkw": add(state["g"], kw_next),
+    }
+
+
+def folded_round_e_only(state):
+    """Only the ``e`` a round produces: all the last round of the second hash needs."""
+    t1 = add(state["hkw"], big_sigma1(state["e"]), ch(state["e"], state["f"], state["g"]))
+    return add(state["d"], t1)

@@ -1,0 +1,316 @@
+"""One SHA-256d mining core: a nonce range in, qualifying nonces out."""
+
+from amaranth.hdl import Array, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from . import spec
+from .sha256_logic import CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower, next_w
+
+STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
+WINDOW = tuple(f"w{i}" for i in range(16))
+
+# Rounds each hash runs: the header's second block from round 3 (rounds 0..2 are
+# job constants), the second hash up to round 60 (its top word is then known).
+HASH1_ROUNDS = tuple(range(spec.JOB_CONSTANT_ROUNDS, spec.ROUNDS))
+HASH2_ROUNDS = tuple(range(spec.HASH2_ROUNDS_NEEDED))
+HASH1_LAST_W = spec.ROUNDS - 1
+HASH2_LAST_W = spec.HASH2_ROUNDS_NEEDED - 1
+
+MAX_CLOCKS_PER_NONCE = len(HASH1_ROUNDS)
+
+
+def check_clocks_per_nonce(clocks_per_nonce):
+    if isinstance(clocks_per_nonce, bool) or not isinstance(clocks_per_nonce, int):
+        raise TypeError(f"clocks_per_nonce must be an integer, not {clocks_per_nonce!r}")
+    if not 1 <= clocks_per_nonce <= MAX_CLOCKS_PER_NONCE:
+        raise ValueError(f"clocks_per_nonce must be in 1..{MAX_CLOCKS_PER_NONCE}, "
+                         f"got {clocks_per_nonce}")
+    return clocks_per_nonce
+
+
+def stage_names(clocks_per_nonce):
+    """The core's pipeline stages in order; each holds a nonce for ``clocks_per_nonce`` clocks."""
+    hash1 = len(split_rounds(HASH1_ROUNDS, clocks_per_nonce))
+    hash2 = len(split_rounds(HASH2_ROUNDS, clocks_per_nonce))
+    return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + ["digest"]
+            + [f"hash2_s{i}" for i in range(hash2)] + ["check", "result"])
+
+
+def core_latency(clocks_per_nonce):
+    """Clocks from the clock edge that takes ``start`` to the one that puts the range's
+    first nonce in the result stage: one hand-off per stage."""
+    return len(stage_names(clocks_per_nonce)) * clocks_per_nonce
+
+
+def split_rounds(rounds, clocks_per_nonce):
+    """Rounds per pipeline stage: each stage runs at most ``clocks_per_nonce`` of them."""
+    return [rounds[i:i + clocks_per_nonce] for i in range(0, len(rounds), clocks_per_nonce)]
+
+
+class Sha256dCore(wiring.Component):
+    """SHA-256d over a nonce range, reporting every nonce whose top hash word is at
+    or below ``target``.
+
+    The core is a chain of lock-step pipeline stages. Every ``clocks_per_nonce``
+    clocks (a *hand-off*) each stage passes its nonce to the next and the first
+    stage takes a new one, so the core hashes one nonce per ``clocks_per_nonce``
+    clocks. Round stages run up to ``clocks_per_nonce`` rounds each, reusing one
+    round unit: ``clocks_per_nonce=1`` is fully pipelined (one round unit per round,
+    122 in all), ``clocks_per_nonce=61`` is two round units in all.
+
+    Parameters
+    ----------
+    clocks_per_nonce : int
+        1 .. 61. Area falls and hashing time grows with it.
+
+    Attributes
+    ----------
+    midstate, state3 : In(ArrayLayout(32, 8))
+        Job constants: the SHA-256 state after the header's first 64 bytes, and after
+        rounds 0..2 of its second block (``state3``; from :class:`JobPrecompute`).
+    w2, w16, w17 : In(32)
+        Job-constant schedule words of the second block.
+    target : In(32)
+        A nonce qualifies when bswap32(H7), the top 32 bits of the hash as a
+        little-endian number, is at or below this.
+    swap_nonce : In(1)
+        0: the counter value is W3 itself (the Icarus order); 1: W3 = bswap32(counter),
+        so the counter runs over header nonces as block explorers print them.
+    first, last : In(32)
+        The range, both ends included, read when ``start`` is high.
+    start : In(1)
+        Begin the range; drops whatever is in flight.
+    abort : In(1)
+        Stop and drop whatever is in flight.
+    results : Out(stream.Signature(32))
+        Counter values (see ``swap_nonce``) of qualifying nonces, in order.
+    hashed : Out(1)
+        High for one clock per nonce whose hash is complete (qualifying or not).
+    busy : Out(1)
+        The range is not finished (nonces left or in flight).
+    """
+
+    def __init__(self, clocks_per_nonce=1):
+        self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
+        self.hash1_stages = split_rounds(HASH1_ROUNDS, clocks_per_nonce)
+        self.hash2_stages = split_rounds(HASH2_ROUNDS, clocks_per_nonce)
+        super().__init__({
+            "midstate": In(data.ArrayLayout(32, 8)),
+            "state3": In(data.ArrayLayout(32, 8)),
+            "w2": In(32),
+            "w16": In(32),
+            "w17": In(32),
+            "target": In(32),
+            "swap_nonce": In(1),
+            "first": In(32),
+            "last": In(32),
+            "start": In(1),
+            "abort": In(1),
+            "results": Out(stream.Signature(32)),
+            "hashed": Out(1),
+            "busy": Out(1),
+        })
+
+    @property
+    def stage_names(self):
+        return stage_names(self.clocks_per_nonce)
+
+    @property
+    def round_units(self):
+        """Round logic instances: one per round stage."""
+        return len(self.hash1_stages) + len(self.hash2_stages)
+
+    @property
+    def latency(self):
+        """See :func:`core_latency`."""
+        return core_latency(self.clocks_per_nonce)
+
+    @property
+    def nonces_per_clock(self):
+        return 1 / self.clocks_per_nonce
+
+    def elaborate(self, platform):
+        m = Module()
+        L = self.clocks_per_nonce
+        self._m = m
+        self._valids = []
+
+        self._advance = advance = Signal()
+        self._handoff = handoff = Signal()
+        if L > 1:
+            self._phase = phase = Signal(range(L))
+            with m.If(advance):
+                m.d.sync += phase.eq(Mux(phase == L - 1, 0, phase + 1))
+            m.d.comb += handoff.eq(advance & (phase == L - 1))
+        else:
+            self._phase = None
+            m.d.comb += handoff.eq(advance)
+
+        # Nonce counter feeding the pipeline.
+        counter = Signal(32)
+        feeding = Signal()
+        with m.If(handoff & feeding):
+            m.d.sync += counter.eq(counter + 1)
+            with m.If(counter == self.last):
+                m.d.sync += feeding.eq(0)
+
+        bundle, valid = self._transform_stage("feed", {"counter": counter}, feeding, self._feed_to_hash1)
+        for i, rounds in enumerate(self.hash1_stages):
+            bundle, valid = self._round_stage(f"hash1_s{i}", bundle, valid, rounds, HASH1_LAST_W)
+        bundle, valid = self._transform_stage("digest", _state_only(bundle), valid, self._digest_to_hash2)
+        for i, rounds in enumerate(self.hash2_stages):
+            bundle, valid = self._round_stage(f"hash2_s{i}", bundle, valid, rounds, HASH2_LAST_W)
+        bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
+        hit_in, check_valid = bundle["hit"], valid
+
+        # Result stage: the nonce is the range's counter value at the same position in
+        # the stream of valid nonces, so no nonce travels down the pipeline.
+        out_counter = Signal(32)
+        result_valid = Signal()
+        result_hit = Signal()
+        result_nonce = Signal(32)
+        with m.If(self.results.valid & self.results.ready):
+            m.d.sync += result_hit.eq(0)
+        with m.If(handoff):
+            m.d.sync += [result_valid.eq(check_valid), result_hit.eq(check_valid & hit_in)]
+            with m.If(check_valid):
+                m.d.sync += [result_nonce.eq(out_counter), out_counter.eq(out_counter + 1)]
+        m.d.comb += [
+            self.results.valid.eq(result_valid & result_hit),
+            self.results.payload.eq(result_nonce),
+            advance.eq(~(self.results.valid & ~self.results.ready)),
+            self.hashed.eq(handoff & check_valid),
+            self.busy.eq(feeding | _any(self._valids) | result_hit),
+        ]
+
+        with m.If(self.start | self.abort):
+            m.d.sync += [v.eq(0) for v in self._valids + [result_valid, result_hit]]
+            if self._phase is not None:
+                m.d.sync += self._phase.eq(0)
+            m.d.sync += feeding.eq(self.start)
+        with m.If(self.start):
+            m.d.sync += [counter.eq(self.first), out_counter.eq(self.first)]
+        return m
+
+    # --- stages ---------------------------------------------------------------------------
+
+    def _register(self, name, bundle):
+        """Stage registers for ``bundle``, loaded at hand-off.
+
+        Fully pipelined, only per-nonce words get registers: constants and job words
+        are the same for every nonce in flight. Iterative stages register everything,
+        because their round unit rewrites the registers.
+        """
+        m, handoff = self._m, self._handoff
+        regs = {}
+        for key, word in bundle.items():
+            if word is None:
+                continue
+            if self.clocks_per_nonce == 1 and kind(word) != NONCE:
+                regs[key] = word
+                continue
+            value = Value.cast(lower(word))
+            reg = Signal(32 if kind(word) == CONST else value.shape(), name=f"{name}_{key}")
+            regs[key] = reg
+            with m.If(handoff):
+                m.d.sync += reg.eq(value)
+        return regs
+
+    def _valid(self, name, valid_in):
+        valid = Signal(name=f"{name}_valid")
+        with self._m.If(self._handoff):
+            self._m.d.sync += valid.eq(valid_in)
+        self._valids.append(valid)
+        return valid
+
+    def _transform_stage(self, name, bundle, valid_in, transform):
+        """A stage that holds its input and presents ``transform`` of it."""
+        regs = self._register(name, bundle)
+        return transform(regs), self._valid(name, valid_in)
+
+    def _round_stage(self, name, bundle, valid_in, rounds, last_w):
+        regs = self._register(name, bundle)
+        valid = self._valid(name, valid_in)
+        if self.clocks_per_nonce == 1:
+            return _pipelined_round(regs, rounds[0], last_w), valid
+        m, phase = self._m, self._phase
+        out = self._iterative_round(regs, rounds, last_w)
+        with m.If(~self._handoff & self._advance & (phase < len(rounds))):
+            m.d.sync += [regs[key].eq(out[key]) for key in regs]
+        return (out if len(rounds) == self.clocks_per_nonce else regs), valid
+
+    def _iterative_round(self, regs, rounds, last_w):
+        """One round unit for rounds[phase]: K and the last-round cases come from
+        small tables indexed by the phase."""
+        pad = self.clocks_per_nonce - len(rounds)
+        k_next = Array([Const(spec.K[t + 1] if t + 1 <= last_w else 0, 32) for t in rounds]
+                       + [Const(0, 32)] * pad)[self._phase]
+        window = [regs[key] for key in WINDOW]
+        w_next = window[1]
+        if any(t + 1 > last_w for t in rounds):
+            w_used = Array([Const(t + 1 <= last_w, 1) for t in rounds] + [Const(0, 1)] * pad)
+            w_next = Mux(w_used[self._phase], window[1], 0)
+        out = folded_round({key: regs[key] for key in STATE}, add(k_next, w_next))
+        for key, word in zip(WINDOW, window[1:] + [next_w(window)]):
+            out[key] = word
+        return out
+
+    # --- transforms between the hashes ----------------------------------------------------
+
+    def _feed_to_hash1(self, regs):
+        """The nonce becomes W3; rounds 0..2 are done (``state3``)."""
+        counter = regs["counter"]
+        w3 = Mux(self.swap_nonce, bswap32(counter), counter)
+        w = {2: JobWord(self.w2), 3: w3, **spec.BLOCK2_PADDING,
+             16: JobWord(self.w16), 17: JobWord(self.w17)}
+        first = spec.JOB_CONSTANT_ROUNDS
+        w[first + 15] = next_w([w[i] for i in range(first - 1, first + 15)])
+        state3 = [JobWord(self.state3[i]) for i in range(8)]
+        bundle = dict(zip(STATE[:7], state3[:7]))
+        bundle["hkw"] = add(state3[7], spec.K[first], w3)
+        for i in range(16):
+            bundle[f"w{i}"] = w[first + i]
+        return bundle
+
+    def _digest_to_hash2(self, regs):
+        """First digest = midstate + state after round 63 (``hkw`` is the plain h there)."""
+        digest = [add(JobWord(self.midstate[i]), regs[key]) for i, key in enumerate(STATE)]
+        block = digest + [spec.HASH2_PADDING[i] for i in range(8, 16)]
+        bundle = dict(zip(STATE[:7], spec.H0[:7]))
+        bundle["hkw"] = add(spec.H0[7], spec.K[0], block[0])
+        for i in range(16):
+            bundle[f"w{i}"] = block[i]
+        return bundle
+
+    def _hit(self, regs):
+        top = bswap32(add(regs["e61"], spec.H0[7]))
+        return {"hit": top <= self.target}
+
+
+def _state_only(bundle):
+    return {key: bundle[key] for key in STATE}
+
+
+def _any(signals):
+    result = Const(0, 1)
+    for s in signals:
+        result = result | s
+    return result
+
+
+def _pipelined_round(regs, t, last_w):
+    """Round ``t`` on registered words; W[t+16] joins the window if it is ever used."""
+    state = {key: regs[key] for key in STATE}
+    window = [regs.get(key) for key in WINDOW]
+    if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
+        return {"e": folded_round_e_only(state)}
+    if t + 1 <= last_w:
+        kw_next = add(spec.K[t + 1], window[1])
+    else:
+        kw_next = 0
+    out = folded_round(state, kw_next)
+    new_w = next_w(window) if t + 16 <= last_w else None
+    for key, word in zip(WINDOW, window[1:] + [new_w]):
+        out[key] = word
+    return out
