@@ -88,6 +88,7 @@ class Miner(wiring.Component):
         m = Module()
         m.submodules.precompute = pre = JobPrecompute()
         cores = [Sha256dCore(self.clocks_per_nonce) for _ in range(self.cores)]
+        self.core_instances = cores     # for probing in simulation
         for i, core in enumerate(cores):
             m.submodules[f"core{i}"] = core
 

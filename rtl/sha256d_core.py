@@ -117,6 +117,11 @@ class Sha256dCore(wiring.Component):
         return stage_names(self.clocks_per_nonce)
 
     @property
+    def phase(self):
+        """The hand-off phase counter (None when fully pipelined); valid after elaboration."""
+        return self._phase
+
+    @property
     def round_units(self):
         """Round logic instances: one per round stage."""
         return len(self.hash1_stages) + len(self.hash2_stages)
@@ -135,6 +140,9 @@ class Sha256dCore(wiring.Component):
         L = self.clocks_per_nonce
         self._m = m
         self._valids = []
+        # Round stages by name: (rounds, registers, valid), read by the diagnosis in
+        # hashforge.sim to show which round first differs from the golden model.
+        self.probes = {}
 
         self._advance = advance = Signal()
         self._handoff = handoff = Signal()
@@ -232,6 +240,7 @@ class Sha256dCore(wiring.Component):
     def _round_stage(self, name, bundle, valid_in, rounds, last_w):
         regs = self._register(name, bundle)
         valid = self._valid(name, valid_in)
+        self.probes[name] = (rounds, regs, valid)
         if self.clocks_per_nonce == 1:
             return _pipelined_round(regs, rounds[0], last_w), valid
         m, phase = self._m, self._phase
