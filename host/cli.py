@@ -106,6 +106,61 @@ def cmd_scan(args):
     return 0
 
 
+# --- sim ---------------------------------------------------------------------------------
+
+def cmd_sim(args):
+    try:
+        from hashforge.sim.toolchain import SimulatorMissing, missing_reason
+        from hashforge.sim.runner import run_miner_tests
+    except ImportError as error:
+        raise UsageError(f"simulation needs the [sim] extra ({error.name} is missing): "
+                         f"pip install 'hashforge[sim]'") from None
+    reason = missing_reason(args.simulator)
+    if reason:
+        raise UsageError(reason)
+    try:
+        from hashforge.rtl.sha256d_core import check_clocks_per_nonce
+        check_clocks_per_nonce(args.clocks_per_nonce)
+        if not 1 <= args.cores <= 64:
+            raise ValueError(f"--cores must be in 1..64, got {args.cores}")
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error).replace("clocks_per_nonce", "--clocks-per-nonce")) from None
+    config = (f"{args.simulator}, {args.cores} core(s) x {args.clocks_per_nonce} clock(s) per nonce "
+              f"({args.cores / args.clocks_per_nonce:g} nonces/clock)")
+    if not args.json:
+        print(f"hashforge sim: {config}: building and running the cocotb testbench", file=sys.stderr)
+    try:
+        report = run_miner_tests(args.simulator, args.cores, args.clocks_per_nonce,
+                                 build_root=args.build_dir, testcase=args.test, waves=args.waves,
+                                 window=args.window)
+    except SimulatorMissing as error:
+        raise UsageError(str(error)) from None
+    except RuntimeError as error:
+        raise UsageError(f"simulation did not complete: {error}; logs are in "
+                         f"{args.build_dir}") from None
+    rate = report.simulated_clocks / report.sim_seconds if report.sim_seconds else 0.0
+    if args.json:
+        emit_json({"simulator": report.simulator, "cores": report.cores,
+                   "clocks_per_nonce": report.clocks_per_nonce, "latency_clocks": report.latency,
+                   "tests": report.tests, "failed": report.failed, "seconds": round(report.seconds, 2),
+                   "simulated_clocks": report.simulated_clocks, "clocks_per_second": round(rate),
+                   "outcomes": [{"test": n, "passed": ok, "message": msg} for n, ok, msg in report.outcomes],
+                   "waves": str(report.waves) if report.waves else None,
+                   "log": str(report.build_dir / "test.log")})
+    else:
+        for name, ok, message in report.outcomes:
+            print(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f": {message}" if message else ""))
+        print(f"{report.tests - report.failed}/{report.tests} tests passed for {config}")
+        print(f"  latency {report.latency} clocks from start to first result; "
+              f"{report.simulated_clocks:,} simulated clocks at {rate:,.0f} clocks/s; "
+              f"{report.seconds:.1f} s with the build")
+        if report.failed:
+            print(f"  log: {report.build_dir / 'test.log'}")
+        if args.waves:
+            print(f"  waves: {report.waves}" if report.waves else "  waves: no waveform file was written")
+    return 0 if report.passed else 1
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
@@ -128,6 +183,17 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_scan)
 
+    p = sub.add_parser("sim", help="verify the mining core in cocotb against the golden model")
+    p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
+    p.add_argument("--cores", type=int, default=1, help="cores in the miner (default 1)")
+    p.add_argument("--clocks-per-nonce", type=int, default=16, metavar="L",
+                   help="area/speed trade: 1 = fully pipelined ... 61 = two round units (default 16)")
+    p.add_argument("--test", help="run only this cocotb test (e.g. recall_at_easy_targets)")
+    p.add_argument("--window", type=int, help="nonces scanned before each real header's nonce")
+    p.add_argument("--waves", action="store_true", help="write a waveform file and print its path")
+    p.add_argument("--build-dir", default="build/sim", help="where builds and logs go (default build/sim)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.set_defaults(func=cmd_sim)
     return parser
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import time
+from xml.etree import ElementTree
 from dataclasses import dataclass, field
 
 from cocotb_tools.check_results import get_results
@@ -36,6 +37,11 @@ class SimReport:
     results_xml: pathlib.Path
     waves: pathlib.Path | None
     per_test: list = field(default_factory=list)
+    outcomes: list = field(default_factory=list)
+
+    @property
+    def failures(self):
+        return [(name, message) for name, ok, message in self.outcomes if not ok]
 
     @property
     def passed(self):
@@ -97,10 +103,21 @@ def run_miner_tests(simulator="verilator", cores=1, clocks_per_nonce=61, build_r
                 timescale=("1ns", "1ps") if simulator == "icarus" else None,
                 log_file=build_dir / "test.log")
     tests, failed = get_results(results_xml)
+    outcomes = test_outcomes(results_xml)
     per_test = [json.loads(line) for line in report_file.read_text().splitlines()] if report_file.exists() else []
     wave_file = None
     if waves:
         found = sorted(build_dir.glob("*.vcd")) + sorted(build_dir.glob("*.fst"))
         wave_file = found[0] if found else None
     return SimReport(simulator, cores, clocks_per_nonce, miner.latency, tests, failed,
-                     time.perf_counter() - started, build_dir, results_xml, wave_file, per_test)
+                     time.perf_counter() - started, build_dir, results_xml, wave_file, per_test, outcomes)
+
+
+def test_outcomes(results_xml):
+    """(test name, passed, message) for every cocotb test in a results file."""
+    outcomes = []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        problems = list(case.iter("failure")) + list(case.iter("error"))
+        message = "; ".join(p.get("message") or (p.text or "").strip() for p in problems)
+        outcomes.append((case.get("name"), not problems, message))
+    return outcomes

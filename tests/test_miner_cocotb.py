@@ -33,4 +33,5 @@ def test_miner(simulator, cores, clocks_per_nonce):
     report = run_miner_tests(simulator, cores, clocks_per_nonce, build_root=ROOT / "build" / "sim",
                              vectors=load_vectors())
     assert report.tests == 7, f"expected 7 cocotb tests, ran {report.tests}; see {report.build_dir}/test.log"
-    assert report.failed == 0, f"{report.failed} cocotb test(s) failed; see {report.build_dir}/test.log"
+    details = "\n".join(f"{name}: {message}" for name, message in report.failures)
+    assert report.failed == 0, f"{report.failed} cocotb test(s) failed (log: {report.build_dir}/test.log)\n{details}"

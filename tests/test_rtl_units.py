@@ -1,0 +1,181 @@
+"""Small parts of the gateware in amaranth.sim: fast, no external simulator."""
+
+import random
+
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.sim import Simulator
+
+from hashforge.rtl import spec
+from hashforge.rtl import sha256_logic as logic
+from hashforge.rtl.job_precompute import JobPrecompute
+from hashforge.rtl.miner import Miner
+from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds
+from hashforge.sim import golden
+from hashforge.sim.diagnose import observe_rounds
+
+
+def run_comb(build, inputs):
+    """Evaluate combinational logic: ``build(m, signals)`` returns the outputs to read."""
+    m = Module()
+    signals = {name: Signal(32, name=name) for name in inputs}
+    outputs = build(m, signals)
+    probes = {}
+    for name, value in outputs.items():
+        probes[name] = Signal(32, name=f"out_{name}")
+        m.d.comb += probes[name].eq(value)
+    sim = Simulator(m)
+    got = {}
+
+    async def testbench(ctx):
+        for name, value in inputs.items():
+            ctx.set(signals[name], value)
+        for name, probe in probes.items():
+            got[name] = ctx.get(probe)
+    sim.add_testbench(testbench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_folded_round_matches_spec_round(seed):
+    rng = random.Random(seed)
+    state = [rng.getrandbits(32) for _ in range(8)]
+    t = rng.randrange(63)
+    w_t, w_next = rng.getrandbits(32), rng.getrandbits(32)
+    names = ("a", "b", "c", "d", "e", "f", "g")
+    inputs = dict(zip(names, state[:7]))
+    inputs["hkw"] = (state[7] + spec.K[t] + w_t) & spec.MASK32
+    inputs["w_next"] = w_next
+
+    def build(m, s):
+        regs = {n: s[n] for n in (*names, "hkw")}
+        return logic.folded_round(regs, logic.add(spec.K[t + 1], s["w_next"]))
+    got = run_comb(build, inputs)
+    expected, _, _ = spec.round_step(tuple(state), spec.K[t], w_t)
+    assert [got[n] for n in names] == list(expected[:7])
+    assert got["hkw"] == (expected[7] + spec.K[t + 1] + w_next) & spec.MASK32
+
+
+def test_schedule_word_matches_spec():
+    rng = random.Random(3)
+    window = [rng.getrandbits(32) for _ in range(16)]
+    got = run_comb(lambda m, s: {"w16": logic.next_w([s[f"w{i}"] for i in range(16)])},
+                   {f"w{i}": w for i, w in enumerate(window)})
+    assert got["w16"] == spec.next_w(window)
+
+
+def test_constants_fold_to_ints_and_job_words_stay_job_words():
+    assert logic.add(1, 2, spec.MASK32) == 2
+    assert logic.small_sigma0(0x80000000) == spec.small_sigma0(0x80000000)
+    job = logic.JobWord(Signal(32))
+    assert logic.kind(logic.add(job, 5)) == logic.JOB
+    assert logic.kind(logic.add(job, Signal(32))) == logic.NONCE
+    assert logic.kind(logic.big_sigma1(job)) == logic.JOB
+
+
+def test_job_precompute_matches_golden_job_constants():
+    rng = random.Random(11)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    dut = JobPrecompute()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    got = {}
+
+    async def testbench(ctx):
+        ctx.set(dut.midstate, midstate)
+        ctx.set(dut.tail, tail)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        clocks = 0
+        while not ctx.get(dut.ready):
+            await ctx.tick()
+            clocks += 1
+        got["clocks"] = clocks
+        got["state3"] = [ctx.get(dut.state3[i]) for i in range(8)]
+        got["w16"], got["w17"] = ctx.get(dut.w16), ctx.get(dut.w17)
+    sim.add_testbench(testbench)
+    sim.run()
+    job = golden.job_constants(midstate, tail)
+    assert got["state3"] == list(job.state3)
+    assert (got["w16"], got["w17"]) == job.schedule[16:18]
+    assert got["clocks"] == spec.JOB_CONSTANT_ROUNDS
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (62, ValueError), ("4", TypeError), (True, TypeError)])
+def test_core_rejects_bad_clocks_per_nonce(bad, error):
+    with pytest.raises(error, match="clocks_per_nonce"):
+        Sha256dCore(bad)
+
+
+def test_miner_rejects_bad_core_count():
+    with pytest.raises(ValueError, match="cores must be in 1..64, got 0"):
+        Miner(cores=0)
+
+
+@pytest.mark.parametrize("clocks_per_nonce", [1, 2, 7, 16, 61])
+def test_stages_cover_every_round_once(clocks_per_nonce):
+    core = Sha256dCore(clocks_per_nonce)
+    hash1 = [t for stage in core.hash1_stages for t in stage]
+    hash2 = [t for stage in core.hash2_stages for t in stage]
+    assert hash1 == list(range(3, 64)) and hash2 == list(range(0, 61))
+    assert all(len(stage) <= clocks_per_nonce for stage in core.hash1_stages + core.hash2_stages)
+    assert core.latency == core_latency(clocks_per_nonce) == len(core.stage_names) * clocks_per_nonce
+    assert core.round_units == 2 * len(split_rounds(tuple(range(61)), clocks_per_nonce))
+
+
+def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target):
+    dut = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    results = []
+
+    async def testbench(ctx):
+        ctx.set(dut.midstate, list(midstate))
+        ctx.set(dut.tail, list(tail))
+        ctx.set(dut.target, target)
+        ctx.set(dut.swap_nonce, 1)
+        ctx.set(dut.first, first)
+        ctx.set(dut.last, last)
+        ctx.set(dut.results.ready, 1)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        while True:
+            await ctx.tick()
+            if ctx.get(dut.results.valid):
+                results.append(ctx.get(dut.results.payload).nonce)
+            if not ctx.get(dut.busy):
+                break
+        results.append(("hashed", ctx.get(dut.nonces_hashed)))
+    sim.add_testbench(testbench)
+    sim.run()
+    return results
+
+
+@pytest.mark.parametrize("cores, clocks_per_nonce", [(1, 30), (3, 12)])
+def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce):
+    rng = random.Random(cores)
+    header = bytes(rng.getrandbits(8) for _ in range(80))
+    midstate, tail = spec.midstate(header), spec.tail_words(header)
+    first, last, target = 5000, 5079, spec.zero_bits_to_device_target(3)
+    results = mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target)
+    assert results[-1] == ("hashed", 80)
+    expected = golden.scan_job(midstate, tail, first, 80, device_target=target)
+    assert sorted(results[:-1]) == expected and len(expected) > 0
+
+
+def test_diagnosis_points_at_the_first_round_that_differs():
+    rng = random.Random(5)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    observed = observe_rounds(midstate, tail, 1000, clocks_per_nonce=8)
+    same = golden.trace_sha256d(midstate, tail, 1000)
+    assert golden.first_difference(same, "hash1", observed["hash1"]) is None
+    assert golden.first_difference(same, "hash2", observed["hash2"]) is None
+    assert len(observed["hash1"]) >= 60 and len(observed["hash2"]) >= 59
+    # Against the trace of a different nonce, W3 first enters at round 3.
+    other = golden.trace_sha256d(midstate, tail, 1001)
+    assert golden.first_difference(other, "hash1", observed["hash1"])[0] == 3
