@@ -58,6 +58,7 @@ class FrameReceiver(wiring.Component):
         length = Signal(8)
         index = Signal(8)
         received_crc = Signal(8)
+        crc_next = crc16_update(m, crc, byte)
 
         expected_length = Signal(8)
         known_type = Signal()
@@ -99,7 +100,7 @@ class FrameReceiver(wiring.Component):
                 with m.If(take):
                     with m.If(known_type):
                         m.d.sync += [self.frame_type.eq(byte), length.eq(expected_length),
-                                     crc.eq(crc16_update(crc, byte))]
+                                     crc.eq(crc_next)]
                         m.next = "LENGTH"
                     with m.Else():
                         m.d.comb += self.dropped.eq(1)
@@ -108,7 +109,7 @@ class FrameReceiver(wiring.Component):
                 restart_after_pause()
                 with m.If(take):
                     with m.If(byte == length):
-                        m.d.sync += [crc.eq(crc16_update(crc, byte)), index.eq(0)]
+                        m.d.sync += [crc.eq(crc_next), index.eq(0)]
                         m.next = "PAYLOAD"
                         with m.If(length == 0):
                             m.next = "CRC_HIGH"
@@ -119,7 +120,7 @@ class FrameReceiver(wiring.Component):
                 restart_after_pause()
                 with m.If(take):
                     store_payload_byte()
-                    m.d.sync += [crc.eq(crc16_update(crc, byte)), index.eq(index + 1)]
+                    m.d.sync += [crc.eq(crc_next), index.eq(index + 1)]
                     with m.If(index == length - 1):
                         m.next = "CRC_HIGH"
             with m.State("CRC_HIGH"):

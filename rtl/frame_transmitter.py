@@ -45,6 +45,7 @@ class FrameTransmitter(wiring.Component):
         index = Signal(8)
         payload_bytes = Array(payload[8 * i:8 * i + 8] for i in range(self.max_payload))
         sent = self.bytes.valid & self.bytes.ready
+        crc_next = crc16_update(m, crc, self.bytes.payload)    # CRC including the byte being sent
 
         with m.FSM():
             with m.State("IDLE"):
@@ -70,12 +71,12 @@ class FrameTransmitter(wiring.Component):
             with m.State("TYPE"):
                 m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(frame_type)]
                 with m.If(sent):
-                    m.d.sync += crc.eq(crc16_update(crc, frame_type))
+                    m.d.sync += crc.eq(crc_next)
                     m.next = "LENGTH"
             with m.State("LENGTH"):
                 m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(length)]
                 with m.If(sent):
-                    m.d.sync += crc.eq(crc16_update(crc, length))
+                    m.d.sync += crc.eq(crc_next)
                     m.next = "PAYLOAD"
                     with m.If(length == 0):
                         m.next = "CRC_HIGH"
@@ -83,7 +84,7 @@ class FrameTransmitter(wiring.Component):
                 byte = payload_bytes[index]
                 m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(byte)]
                 with m.If(sent):
-                    m.d.sync += [crc.eq(crc16_update(crc, byte)), index.eq(index + 1)]
+                    m.d.sync += [crc.eq(crc_next), index.eq(index + 1)]
                     with m.If(index == length - 1):
                         m.next = "CRC_HIGH"
             with m.State("CRC_HIGH"):

@@ -60,8 +60,8 @@ class SimReport:
         return sum(t["seconds"] for t in self.per_test)
 
 
-def build_dir_for(root, simulator, cores, clocks_per_nonce):
-    return pathlib.Path(root) / f"{simulator}-cores{cores}-cpn{clocks_per_nonce}"
+def build_dir_for(root, simulator, name):
+    return pathlib.Path(root) / f"{simulator}-{name}"
 
 
 def load_vectors(path=None):
@@ -69,48 +69,77 @@ def load_vectors(path=None):
     for candidate in candidates:
         if candidate.exists():
             return json.loads(candidate.read_text())
-    from hashforge.sim import vectors
-    return vectors.load()
+    raise FileNotFoundError(f"test vectors not found in {[str(c) for c in candidates]}")
 
 
-def run_miner_tests(simulator="verilator", cores=1, clocks_per_nonce=61, build_root=DEFAULT_BUILD_ROOT,
-                    testcase=None, waves=False, window=None, vectors=None, seed=1):
-    """Build and run the testbench; returns a :class:`SimReport` (never raises on a failed test)."""
+def build(component, toplevel, simulator, build_dir, waves=False):
+    """Verilog of ``component`` compiled for ``simulator`` in ``build_dir`` (incremental)."""
     prepare_environment(simulator)
-    miner = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
-    build_dir = build_dir_for(build_root, simulator, cores, clocks_per_nonce).resolve()
-    source = write_verilog(miner, TOPLEVEL, build_dir)
-    if window is None:
-        # A few thousand nonces on Verilator; Icarus is ~50x slower per clock.
-        budget = 600_000 if simulator == "verilator" else 20_000
-        window = max(16, min(3000, budget * cores // clocks_per_nonce // 3))
-    report_file = build_dir / "tb_report.jsonl"
-    report_file.unlink(missing_ok=True)
-    config = {"cores": cores, "clocks_per_nonce": clocks_per_nonce, "latency": miner.latency,
-              "window": window, "report": str(report_file), "seed": seed}
-
+    build_dir = pathlib.Path(build_dir).resolve()
+    source = write_verilog(component, toplevel, build_dir)
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
-    started = time.perf_counter()
-    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir, build_args=build_args,
+    runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args,
                  timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
+    return runner, build_dir
+
+
+def run_testbench(component, toplevel, test_module, config, simulator, build_dir, testcase=None,
+                  waves=False, vectors=None):
+    """Build, then run the cocotb module ``test_module`` with ``config`` in HASHFORGE_TB.
+
+    Returns a :class:`SimReport`; a failing test does not raise (read ``report.failed``).
+    """
+    started = time.perf_counter()
+    runner, build_dir = build(component, toplevel, simulator, build_dir, waves)
+    report_file = build_dir / "tb_report.jsonl"
+    report_file.unlink(missing_ok=True)
     results_xml = build_dir / "results.xml"
     results_xml.unlink(missing_ok=True)
+    config = {**config, "report": str(report_file)}
     env = {"HASHFORGE_TB": json.dumps(config), "HASHFORGE_VECTORS": json.dumps(vectors or load_vectors()),
-           "PATH": os.environ["PATH"]}
-    runner.test(hdl_toplevel=TOPLEVEL, test_module="hashforge.sim.tb_miner", build_dir=build_dir,
+           "PATH": os.environ["PATH"], "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO")}
+    runner.test(hdl_toplevel=toplevel, test_module=test_module, build_dir=build_dir,
                 testcase=testcase, extra_env=env, waves=waves, results_xml=str(results_xml),
                 timescale=("1ns", "1ps") if simulator == "icarus" else None,
                 log_file=build_dir / "test.log")
     tests, failed = get_results(results_xml)
-    outcomes = test_outcomes(results_xml)
     per_test = [json.loads(line) for line in report_file.read_text().splitlines()] if report_file.exists() else []
     wave_file = None
     if waves:
         found = sorted(build_dir.glob("*.vcd")) + sorted(build_dir.glob("*.fst"))
         wave_file = found[0] if found else None
-    return SimReport(simulator, cores, clocks_per_nonce, miner.latency, tests, failed,
-                     time.perf_counter() - started, build_dir, results_xml, wave_file, per_test, outcomes)
+    return SimReport(simulator, config.get("cores"), config.get("clocks_per_nonce"), config.get("latency"),
+                     tests, failed, time.perf_counter() - started, build_dir, results_xml, wave_file,
+                     per_test, test_outcomes(results_xml))
+
+
+def run_miner_tests(simulator="verilator", cores=1, clocks_per_nonce=61, build_root=DEFAULT_BUILD_ROOT,
+                    testcase=None, waves=False, window=None, vectors=None, seed=1):
+    """The miner testbench (:mod:`hashforge.sim.tb_miner`) for one configuration."""
+    miner = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
+    if window is None:
+        # A few thousand nonces on Verilator; Icarus is ~50x slower per clock.
+        budget = 600_000 if simulator == "verilator" else 20_000
+        window = max(16, min(3000, budget * cores // clocks_per_nonce // 3))
+    config = {"cores": cores, "clocks_per_nonce": clocks_per_nonce, "latency": miner.latency,
+              "window": window, "seed": seed}
+    build_dir = build_dir_for(build_root, simulator, f"miner-cores{cores}-cpn{clocks_per_nonce}")
+    return run_testbench(miner, "hashforge_miner", "hashforge.sim.tb_miner", config, simulator,
+                         build_dir, testcase, waves, vectors)
+
+
+def run_top_tests(simulator="verilator", cores=1, clocks_per_nonce=4, clock_hz=1_843_200, baud=115200,
+                  build_root=DEFAULT_BUILD_ROOT, testcase=None, waves=False, vectors=None):
+    """The device testbench over the UART pins (:mod:`hashforge.sim.tb_top`)."""
+    from hashforge.rtl.top import HashforgeTop
+    top = HashforgeTop(clock_hz=clock_hz, baud=baud, cores=cores, clocks_per_nonce=clocks_per_nonce)
+    config = {**top.config, "divisor": top.divisor, "gap_clocks": top.gap_clocks,
+              "latency": top.miner.latency}
+    build_dir = build_dir_for(build_root, simulator,
+                              f"top-cores{cores}-cpn{clocks_per_nonce}-{clock_hz}hz-{baud}baud")
+    return run_testbench(top, "hashforge_top", "hashforge.sim.tb_top", config, simulator, build_dir,
+                         testcase, waves, vectors)
 
 
 def test_outcomes(results_xml):

@@ -1,0 +1,127 @@
+"""The frame definitions (host side) and the gateware's frame receiver and transmitter."""
+
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from hashforge.rtl import frames
+from hashforge.rtl.frame_receiver import FrameReceiver
+from hashforge.rtl.frame_transmitter import FrameTransmitter
+
+FrameType = frames.FrameType
+
+
+def test_crc16_check_value():
+    assert frames.crc16(b"123456789") == 0x29B1     # CRC-16/CCITT-FALSE check value
+
+
+def test_encode_decode_round_trip_every_type():
+    rng = random.Random(1)
+    for frame_type in FrameType:
+        fields = {name: (tuple(rng.getrandbits(8 * size) for _ in range(count)) if count > 1
+                         else rng.getrandbits(8 * size))
+                  for name, size, count in frames.FIELDS[frame_type]}
+        encoded = frames.encode(frame_type, **fields)
+        assert len(encoded) == frames.frame_length(frame_type)
+        parser = frames.FrameParser(accept=list(FrameType))
+        assert parser.feed(encoded) == [(frame_type, fields)]
+
+
+def test_parser_resynchronizes_after_garbage_and_cut_frames():
+    good = frames.encode(FrameType.RESULT, job_id=3, nonce=0xDEADBEEF)
+    cut = good[:6]
+    garbage = bytes(random.Random(2).getrandbits(8) for _ in range(200)) + bytes(frames.SYNC)
+    parser = frames.FrameParser()
+    got = parser.feed(garbage + cut + good + good)
+    assert got[-2:] == [(FrameType.RESULT, {"job_id": 3, "nonce": 0xDEADBEEF})] * 2
+    assert parser.garbage_bytes > 0
+
+
+def test_parser_counts_crc_errors():
+    bad = bytearray(frames.encode(FrameType.JOB_DONE, job_id=1))
+    bad[4] ^= 1
+    parser = frames.FrameParser()
+    assert parser.feed(bytes(bad)) == [] and parser.crc_errors == 1
+
+
+def test_pack_errors_name_the_field():
+    with pytest.raises(frames.FrameError, match="nonce"):
+        frames.encode(FrameType.RESULT, job_id=1)
+    with pytest.raises(frames.FrameError, match="does not fit"):
+        frames.encode(FrameType.RESULT, job_id=300, nonce=1)
+
+
+def receive_frames(data, fresh_at=()):
+    dut = FrameReceiver()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    events = []
+
+    async def testbench(ctx):
+        for i, byte in enumerate(data):
+            ctx.set(dut.bytes.valid, 1)
+            ctx.set(dut.bytes.payload, byte)
+            ctx.set(dut.fresh, i in fresh_at)
+            await ctx.tick()
+            ctx.set(dut.bytes.valid, 0)
+            await ctx.tick()
+
+    async def watch(ctx):
+        async for _, _, valid, crc_error, frame_type, payload in ctx.tick().sample(
+                dut.frame_valid, dut.crc_error, dut.frame_type, dut.payload):
+            if valid:
+                length = frames.payload_length(frame_type)
+                events.append((FrameType(frame_type), payload.to_bytes(frames.MAX_HOST_PAYLOAD, "little")[:length]))
+            if crc_error:
+                events.append("crc")
+    sim.add_testbench(testbench)
+    sim.add_process(watch)
+    sim.run()
+    return [e for e in events if e != "crc"], events.count("crc")
+
+
+def test_gateware_receiver_takes_frames_after_garbage():
+    job = frames.encode(FrameType.JOB, job_id=9, flags=1, target=5, first=10, last=20,
+                        midstate=range(8), tail=(1, 2, 3))
+    garbage = bytes(random.Random(4).getrandbits(8) for _ in range(100))
+    got, _ = receive_frames(garbage + job + frames.encode(FrameType.STATUS))
+    assert got[-2][0] == FrameType.JOB
+    assert frames.unpack_payload(FrameType.JOB, got[-2][1])["midstate"] == tuple(range(8))
+    assert got[-1] == (FrameType.STATUS, b"")
+
+
+def test_gateware_receiver_rejects_flipped_bit_and_cut_frame():
+    bad = bytearray(frames.encode(FrameType.IDENTIFY))
+    bad[-2] ^= 0x04
+    cut = frames.encode(FrameType.JOB, job_id=1, flags=0, target=0, first=0, last=1,
+                        midstate=[0] * 8, tail=[0] * 3)[:20]
+    good = frames.encode(FrameType.ABORT)
+    data = bytes(bad) + cut + good
+    got, crc_errors = receive_frames(data, fresh_at={len(bad) + len(cut)})
+    assert got == [(FrameType.ABORT, b"")]
+    assert crc_errors == 1
+
+
+def test_gateware_transmitter_matches_host_encoding():
+    dut = FrameTransmitter()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    out = []
+    payload = frames.pack_payload(FrameType.RESULT, job_id=4, nonce=0x01020304)
+
+    async def testbench(ctx):
+        ctx.set(dut.bytes.ready, 1)
+        ctx.set(dut.frame_type, FrameType.RESULT)
+        ctx.set(dut.length, len(payload))
+        ctx.set(dut.payload, int.from_bytes(payload, "little"))
+        ctx.set(dut.send, 1)
+        await ctx.tick()
+        ctx.set(dut.send, 0)
+        for _ in range(20):
+            if ctx.get(dut.bytes.valid):
+                out.append(ctx.get(dut.bytes.payload))
+            await ctx.tick()
+    sim.add_testbench(testbench)
+    sim.run()
+    assert bytes(out) == frames.encode(FrameType.RESULT, job_id=4, nonce=0x01020304)
