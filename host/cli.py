@@ -8,6 +8,7 @@ need them, so the host-only install runs ``hash``, ``scan``, ``bench`` and ``min
 import argparse
 import json
 import sys
+import warnings
 
 from hashforge.rtl import spec
 
@@ -161,6 +162,35 @@ def cmd_sim(args):
     return 0 if report.passed else 1
 
 
+# --- board --virtual -----------------------------------------------------------------
+
+def cmd_board(args):
+    if not args.virtual:
+        raise UsageError("only --virtual is served here; for a real board use `hashforge build` "
+                         "and `hashforge flash`, then talk to its serial port")
+    try:
+        from hashforge.sim.toolchain import missing_reason
+        from hashforge.sim import virtual_board_runner as board
+    except ImportError as error:
+        raise UsageError(f"the virtual board needs the [sim] extra ({error.name} is missing): "
+                         f"pip install 'hashforge[sim]'") from None
+    reason = missing_reason(args.simulator)
+    if reason:
+        raise UsageError(reason)
+    try:
+        config = board.VirtualBoardConfig(cores=args.cores, clocks_per_nonce=args.clocks_per_nonce,
+                                          clock_hz=args.clock_hz, baud=args.baud, simulator=args.simulator)
+        description = board.describe(config)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    print(f"virtual board: {config.cores} core(s) x {config.clocks_per_nonce} clock(s)/nonce, "
+          f"{config.clock_hz} Hz simulated clock, {config.baud} baud, {config.simulator} "
+          f"(build {description['build_id']:08x}); building if needed", file=sys.stderr, flush=True)
+    board.serve(config, build_root=args.build_dir, info_file=args.info, seconds=args.seconds,
+                verbose=not args.quiet)
+    return 0
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
@@ -194,10 +224,25 @@ def build_parser():
     p.add_argument("--build-dir", default="build/sim", help="where builds and logs go (default build/sim)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_sim)
+    p = sub.add_parser("board", help="serve the virtual board on a pseudo-terminal")
+    p.add_argument("--virtual", action="store_true", help="the simulated board (the only one served here)")
+    p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
+    p.add_argument("--cores", type=int, default=1)
+    p.add_argument("--clocks-per-nonce", type=int, default=4, metavar="L")
+    p.add_argument("--clock-hz", type=int, default=1_843_200,
+                   help="simulated clock (default 1843200: 16 clocks per bit at 115200 baud)")
+    p.add_argument("--baud", type=int, default=115_200)
+    p.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--info", help="write the pty path and the simulated clock rate to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no periodic speed lines")
+    p.add_argument("--build-dir", default="build/vboard")
+    p.set_defaults(func=cmd_board)
     return parser
 
 
 def main(argv=None):
+    # Figures are read off gateware objects that are never elaborated; that is fine.
+    warnings.filterwarnings("ignore", message=".*created but never used")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

