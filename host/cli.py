@@ -90,8 +90,12 @@ def cmd_scan(args):
     raw = parse_header(args.header)
     start, count = check_scan_range(args)
     if args.device:
+        from hashforge.host.connect import ConnectError
         from hashforge.host.scan import device_scan
-        return device_scan(raw, start, count, args.zero_bits, args.device, args.json, args)
+        try:
+            return device_scan(raw, start, count, args.zero_bits, args.device, args.json, args)
+        except ConnectError as error:
+            raise UsageError(str(error)) from None
     from hashforge.sim import golden
     nonces = golden.scan(raw, start, count, args.zero_bits)
     header = spec.BlockHeader.parse(raw)
@@ -191,6 +195,30 @@ def cmd_board(args):
     return 0
 
 
+# --- bench, demo ----------------------------------------------------------------------
+
+def cmd_bench(args):
+    from .bench import run_bench
+    from .connect import ConnectError, connect
+    if args.seconds <= 0:
+        raise UsageError(f"--seconds must be positive, got {args.seconds}")
+    try:
+        with connect(args.device, args, quiet=args.json) as (device, identity, board):
+            report = run_bench(device, identity, board, args.device, args.seconds, args.json, args.plot)
+    except ConnectError as error:
+        raise UsageError(str(error)) from None
+    return 0 if report.error is None else 1
+
+
+def cmd_demo(args):
+    from .connect import ConnectError
+    from .demo import run_demo
+    try:
+        return run_demo(args)
+    except ConnectError as error:
+        raise UsageError(str(error)) from None
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
@@ -210,6 +238,7 @@ def build_parser():
                    help="leading zero bits of the hash read as a 256-bit little-endian number")
     p.add_argument("--device", metavar="PORT|virtual",
                    help="run the scan on a device and report recall against the golden model")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate of a real board")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_scan)
 
@@ -224,6 +253,22 @@ def build_parser():
     p.add_argument("--build-dir", default="build/sim", help="where builds and logs go (default build/sim)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_sim)
+    p = sub.add_parser("bench", help="hashrate test: device counter, shares and the build's promise")
+    p.add_argument("--device", default="virtual", metavar="PORT|virtual",
+                   help="serial port of a board, or `virtual` (default)")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate of a real board")
+    p.add_argument("--cores", type=int, help="virtual board: cores (default 1)")
+    p.add_argument("--clocks-per-nonce", type=int, help="virtual board: clocks per nonce (default 4)")
+    p.add_argument("--json", action="store_true", help="JSON lines: samples, then a summary")
+    p.add_argument("--plot", metavar="FILE.png", help="draw hashrate over time")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("demo", help="the virtual board end to end: identify, find a real nonce, hashrate")
+    p.add_argument("--cores", type=int, help="virtual board cores (default 1)")
+    p.add_argument("--clocks-per-nonce", type=int, help="virtual board clocks per nonce (default 4)")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("board", help="serve the virtual board on a pseudo-terminal")
     p.add_argument("--virtual", action="store_true", help="the simulated board (the only one served here)")
     p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
