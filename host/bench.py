@@ -134,9 +134,11 @@ class HashrateBench:
             target = device_target_for_rate(rate, self.results_per_second)
             report.device_target = target
             job_size = int(min(2**31, max(1000, rate * max(seconds, 1) / 4)))
-            self._new_job(target, job_size)
+            # Counter, shares and time all start before the first job and stop after the
+            # abort below, so the three cover the same nonces.
             start_status = self.device.status()
             started = last_sample = time.monotonic()
+            self._new_job(target, job_size)
             while time.monotonic() - started < seconds:
                 for event in self.device.events(timeout=0.1):
                     if isinstance(event, Result):
@@ -146,11 +148,12 @@ class HashrateBench:
                 if time.monotonic() - last_sample >= 0.5:
                     last_sample = time.monotonic()
                     self._sample(start_status, started)
-            self._sample(start_status, started)
             self.device.abort()
-            for event in self.device.events(timeout=0.2):
+            stopped = time.monotonic()
+            for event in self.device.events(timeout=0.3):
                 if isinstance(event, Result):
                     self._check_result(event)
+            self._sample(start_status, started, stopped)
         except TransportError as error:
             report.error = str(error)
         self._finish()
@@ -166,9 +169,9 @@ class HashrateBench:
         else:
             self.report.hardware_errors += 1
 
-    def _sample(self, start_status, started):
+    def _sample(self, start_status, started, stopped=None):
         status = self.device.status()
-        elapsed = time.monotonic() - started
+        elapsed = (stopped or time.monotonic()) - started
         report = self.report
         report.seconds = elapsed
         report.nonces_counted = status.nonces_hashed - start_status.nonces_hashed
