@@ -33,14 +33,16 @@ class VirtualBoard:
         self.info_file = os.path.join(self._info_dir, "board.json")
 
     def start(self, timeout=START_TIMEOUT, on_wait=None):
+        if self.log is None:
+            self.log = os.path.join(self._info_dir, "board.log")
         command = [sys.executable, "-m", "hashforge.host.cli", "board", "--virtual", "--quiet",
                    "--info", self.info_file, "--build-dir", str(self.build_dir),
                    "--simulator", self.config["simulator"], "--cores", str(self.config["cores"]),
                    "--clocks-per-nonce", str(self.config["clocks_per_nonce"]),
                    "--clock-hz", str(self.config["clock_hz"]), "--baud", str(self.config["baud"])]
-        log = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             info = self.info()
@@ -49,12 +51,20 @@ class VirtualBoard:
                 return self
             if self.process.poll() is not None:
                 raise TransportError(f"the virtual board exited (status {self.process.returncode}) "
-                                     f"before serving; run `hashforge board --virtual` to see why")
+                                     f"before serving: {self.last_log_line()} (full log: {self.log})")
             if on_wait:
                 on_wait()
             time.sleep(0.2)
         self.close()
         raise TransportError(f"the virtual board did not start within {timeout:.0f} s")
+
+    def last_log_line(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                lines = [line.strip() for line in f if line.strip()]
+        except OSError:
+            return "no log"
+        return lines[-1] if lines else "no output"
 
     def info(self):
         """The board's own report: pty path and simulated clocks per second."""

@@ -22,7 +22,8 @@ from hashforge.sim.uart_model import UartLine
 CONFIG = json.loads(os.environ.get("HASHFORGE_TB", "{}"))
 VECTORS = json.loads(os.environ.get("HASHFORGE_VECTORS", "null") or "null")
 FrameType = frames.FrameType
-PERIOD_PS = 1_000_000_000_000 // CONFIG.get("clock_hz", 1_000_000) if CONFIG else 1000
+# Even, so cocotb can split it into two equal half periods.
+PERIOD_PS = (1_000_000_000_000 // CONFIG["clock_hz"]) & ~1 if CONFIG else 1000
 
 
 class TopTB:

@@ -1,5 +1,6 @@
 """Build and run the virtual board (see :mod:`hashforge.sim.virtual_board`)."""
 
+import fcntl
 import hashlib
 import json
 import os
@@ -58,10 +59,21 @@ def period_ps(clock_hz):
 
 
 def build(config, build_root=DEFAULT_BUILD_ROOT):
-    """Compile the virtual board once per design; later calls reuse the build."""
+    """Compile the virtual board once per design; later calls reuse the build.
+
+    Two boards of the same design started at once (parallel tests, two terminals)
+    take turns here rather than compiling over each other.
+    """
     prepare_environment(config.simulator)
-    top = config.top()
     build_dir = (pathlib.Path(build_root) / config.name).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(config, build_dir)
+
+
+def _build_locked(config, build_dir):
+    top = config.top()
     source = write_verilog(top, "hashforge_top", build_dir)
     wrapper = build_dir / f"{TOPLEVEL}.v"
     wrapper.write_text(wrapper_verilog(period_ps(config.clock_hz)))
