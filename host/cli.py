@@ -219,6 +219,86 @@ def cmd_demo(args):
         raise UsageError(str(error)) from None
 
 
+# --- boards, build, flash ------------------------------------------------------------------
+
+def _boards_modules():
+    try:
+        from hashforge.boards import build, flash, registry
+    except ImportError as error:
+        raise UsageError(f"board builds need the [boards] extra ({error.name} is missing): "
+                         f"pip install 'hashforge[boards]'") from None
+    return build, flash, registry
+
+
+def cmd_boards(args):
+    build, _, registry = _boards_modules()
+    rows = []
+    for board in registry.BOARDS.values():
+        last = build.last_build(board.name, args.build_dir)
+        rows.append({"board": board.name, "device": board.device, "bridge": board.bridge,
+                     "primary": board.primary, "default": {"cores": board.cores,
+                                                           "clocks_per_nonce": board.clocks_per_nonce,
+                                                           "freq_mhz": board.freq_mhz},
+                     "last_build": None if last is None else {
+                         k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
+                     "notes": board.notes})
+    if args.json:
+        for row in rows:
+            emit_json(row)
+        return 0
+    print(f"{'board':18} {'device':16} {'USB-UART bridge':20} {'default config':24} last build")
+    for row in rows:
+        d, last = row["default"], row["last_build"]
+        default = f"{d['cores']}x cpn {d['clocks_per_nonce']} @ {d['freq_mhz']:g} MHz"
+        figures = (f"{last['luts']} LUTs, {last['ffs']} FFs, Fmax {last['fmax_mhz']:.1f} MHz, "
+                   f"{last['mhs_at_pll']:.3f} MH/s" if last and last.get("fmax_mhz") else "-")
+        print(f"{row['board'] + (' *' if row['primary'] else ''):18} {row['device']:16} {row['bridge']:20} "
+              f"{default:24} {figures}")
+    print("* primary boards. Left out of amaranth-boards' iCE40/ECP5 platforms:")
+    for names, reason in registry.LEFT_OUT.items():
+        print(f"  {names}: {reason}")
+    return 0
+
+
+def cmd_build(args):
+    build, _, registry = _boards_modules()
+    try:
+        registry.get_board(args.board)
+        freq = None if args.freq in (None, "auto") else float(args.freq)
+    except registry.UnknownBoard as error:
+        raise UsageError(str(error)) from None
+    except ValueError:
+        raise UsageError(f"--freq must be a number of MHz or 'auto', got {args.freq!r}") from None
+    progress = (lambda message: None) if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
+    try:
+        report = build.build_board(args.board, args.cores, args.clocks_per_nonce, freq, args.baud,
+                                   build_root=args.build_dir, progress=progress)
+        if args.freq == "auto" and report.fmax_mhz:
+            # Second pass at the clock the first one met (the PLL picks the nearest it can make).
+            progress(f"--freq auto: first pass reached {report.fmax_mhz:.1f} MHz; building at that clock")
+            report = build.build_board(args.board, args.cores, args.clocks_per_nonce,
+                                       report.fmax_mhz * 0.97, args.baud, build_root=args.build_dir,
+                                       progress=progress)
+    except (build.BuildError, ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        from dataclasses import asdict
+        emit_json(asdict(report))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.meets_timing else 1
+
+
+def cmd_flash(args):
+    _, flash, registry = _boards_modules()
+    try:
+        command = flash.flash(args.board, args.bitstream, args.programmer, build_root=args.build_dir)
+    except (flash.FlashError, registry.UnknownBoard) as error:
+        raise UsageError(str(error)) from None
+    print(f"flashed {args.board}: {' '.join(command)}")
+    return 0
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
@@ -268,6 +348,28 @@ def build_parser():
     p.add_argument("--cores", type=int, help="virtual board cores (default 1)")
     p.add_argument("--clocks-per-nonce", type=int, help="virtual board clocks per nonce (default 4)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("boards", help="supported boards, their default configuration and last build")
+    p.add_argument("--build-dir", default="build/boards")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_boards)
+
+    p = sub.add_parser("build", help="build a bitstream with Yosys and nextpnr (YoWASP)")
+    p.add_argument("--board", required=True, help="see `hashforge boards`")
+    p.add_argument("--cores", type=int, help="default: the board's")
+    p.add_argument("--clocks-per-nonce", type=int, metavar="L", help="default: the board's")
+    p.add_argument("--freq", metavar="MHZ|auto", help="core clock target; auto: the highest that meets timing")
+    p.add_argument("--baud", type=int, help="UART baud rate (default 115200)")
+    p.add_argument("--build-dir", default="build/boards")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("flash", help="program a board with openFPGALoader (or iceprog)")
+    p.add_argument("--board", required=True)
+    p.add_argument("--bitstream", help="default: the board's last build")
+    p.add_argument("--programmer", choices=["openfpgaloader", "iceprog"])
+    p.add_argument("--build-dir", default="build/boards")
+    p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser("board", help="serve the virtual board on a pseudo-terminal")
     p.add_argument("--virtual", action="store_true", help="the simulated board (the only one served here)")

@@ -8,6 +8,7 @@ from .job_precompute import JobPrecompute
 from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency
 
 RESULT_LAYOUT = data.StructLayout({"nonce": 32, "job_id": 8})
+FIFO_LATENCY = 2      # SyncFIFOBuffered: write, then the registered read
 
 
 class Miner(wiring.Component):
@@ -81,8 +82,8 @@ class Miner(wiring.Component):
     @property
     def latency(self):
         """Clock edges from the one taking ``start`` until the range's first nonce, if it
-        qualifies, is on ``results`` (the last edge writes the result FIFO)."""
-        return self.setup_clocks + core_latency(self.clocks_per_nonce) + 1
+        qualifies, is on ``results`` (two edges through the buffered result FIFO)."""
+        return self.setup_clocks + core_latency(self.clocks_per_nonce) + FIFO_LATENCY
 
     def elaborate(self, platform):
         m = Module()
@@ -132,7 +133,8 @@ class Miner(wiring.Component):
             ]
 
         # Round-robin merge of the cores' results into one FIFO.
-        m.submodules.fifo = results_fifo = fifo.SyncFIFO(width=RESULT_LAYOUT.size, depth=self.fifo_depth)
+        # Buffered: its storage is a block RAM with a registered read, not flip-flops.
+        m.submodules.fifo = results_fifo = fifo.SyncFIFOBuffered(width=RESULT_LAYOUT.size, depth=self.fifo_depth)
         turn = Signal(range(self.cores))
         granted = Signal(range(self.cores))
         any_valid = Signal()

@@ -210,3 +210,34 @@ def test_poisson_interval_brackets_the_count():
     low, high = poisson_interval(100)
     assert 80 < low < 100 < high < 125
     assert poisson_interval(0)[0] == 0.0
+
+
+def test_bench_command_json_and_plot(board, tmp_path):
+    plot = tmp_path / "rate.png"
+    result = hashforge("bench", "--device", board.port, "--seconds", "2", "--json", "--plot", str(plot),
+                       timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[-1]["type"] == "summary" and lines[-1]["hardware_errors"] == 0
+    assert any(line["type"] == "sample" for line in lines)
+    assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.soak
+def test_soak_thirty_minutes_no_lost_or_duplicated_results(board):
+    """Back-to-back scans for 30 minutes: every range's results equal the golden model's."""
+    import random
+    import time
+    rng = random.Random(30)
+    deadline = time.monotonic() + 30 * 60
+    ranges = 0
+    with Device.open(board.port) as device:
+        while time.monotonic() < deadline:
+            raw = rng.randbytes(80)
+            start = rng.randrange(0, 2**32 - 20000)
+            job, returned, done = scan_on_device(device, raw, start, 20000, zero_bits=6, timeout=300)
+            assert done, f"range {ranges} did not finish"
+            assert recall(golden.scan(raw, start, 20000, 6), returned) == \
+                {"missed": [], "extra": [], "duplicated": []}, f"range {ranges}"
+            ranges += 1
+    assert ranges > 10

