@@ -299,6 +299,41 @@ def cmd_flash(args):
     return 0
 
 
+# --- ASIC view -----------------------------------------------------------------------------
+
+def cmd_export(args):
+    if not args.verilog:
+        raise UsageError("say what to export: --verilog")
+    try:
+        from hashforge.boards.asic import export_verilog
+        path = export_verilog(args.output, args.cores, args.clocks_per_nonce)
+    except ImportError as error:
+        raise UsageError(f"export needs the [hdl] extra ({error.name} is missing)") from None
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    print(f"wrote {path} (module hashforge_miner: {args.cores} core(s) x {args.clocks_per_nonce} "
+          f"clock(s)/nonce; ports clk, rst, job inputs, results stream, nonces_hashed)")
+    return 0
+
+
+def cmd_asic_report(args):
+    from hashforge.boards.asic import AsicError, asic_report
+    rows = []
+    for cpn in args.clocks_per_nonce:
+        try:
+            rows.append(asic_report(args.cores, cpn))
+        except (AsicError, TypeError, ValueError) as error:
+            raise UsageError(str(error)) from None
+        if args.json:
+            emit_json(rows[-1])
+        else:
+            r = rows[-1]
+            print(f"{r['cores']} core(s) x {r['clocks_per_nonce']:>2} clocks/nonce: {r['cells']:>7} cells, "
+                  f"{r['flip_flops']:>6} flip-flops, {r['nand2_equivalent']:>8} NAND2-eq, "
+                  f"{r['nand2_per_nonce_per_clock']:>9} NAND2-eq per (nonce/clock)", flush=True)
+    return 0
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
@@ -370,6 +405,19 @@ def build_parser():
     p.add_argument("--programmer", choices=["openfpgaloader", "iceprog"])
     p.add_argument("--build-dir", default="build/boards")
     p.set_defaults(func=cmd_flash)
+
+    p = sub.add_parser("export", help="the miner as plain synthesizable Verilog (for ASIC flows)")
+    p.add_argument("--verilog", action="store_true")
+    p.add_argument("--cores", type=int, default=1)
+    p.add_argument("--clocks-per-nonce", type=int, default=16, metavar="L")
+    p.add_argument("--output", "-o", default="hashforge_miner.v")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("asic-report", help="generic-gate synthesis: cells, flip-flops, NAND2 equivalents")
+    p.add_argument("--cores", type=int, default=1)
+    p.add_argument("--clocks-per-nonce", type=int, nargs="+", default=[61, 16], metavar="L")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_asic_report)
 
     p = sub.add_parser("board", help="serve the virtual board on a pseudo-terminal")
     p.add_argument("--virtual", action="store_true", help="the simulated board (the only one served here)")

