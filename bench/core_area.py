@@ -68,8 +68,9 @@ def build(device, cores, cpn, workdir, seed, target_mhz):
                          capture_output=True, text=True, cwd=workdir)
     seconds = time.perf_counter() - started
     if pnr.returncode or not report.exists():
-        fit = re.findall(r"(\w+) used (\d+)/(\d+)", pnr.stderr)
-        return {"error": "does not place: " + ("; ".join(f"{c} {u}/{t}" for c, u, t in fit[:4]) or pnr.stderr[-300:]),
+        usage = re.findall(r"(\w+):\s+(\d+)/\s*(\d+)\s+(\d+)%", pnr.stderr)
+        over = [f"{cell} {used}/{total} ({pct}%)" for cell, used, total, pct in usage if int(used) > int(total)]
+        return {"error": "does not fit: " + ("; ".join(over) or pnr.stderr.strip().splitlines()[-1][:200]),
                 "seconds": seconds}
     data = json.loads(report.read_text())
     util = {name: v["used"] for name, v in data["utilization"].items()}
