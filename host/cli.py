@@ -156,8 +156,9 @@ def cmd_sim(args):
         for name, ok, message in report.outcomes:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f": {message}" if message else ""))
         print(f"{report.tests - report.failed}/{report.tests} tests passed for {config}")
-        print(f"  latency {report.latency} clocks from start to first result; "
-              f"{report.simulated_clocks:,} simulated clocks at {rate:,.0f} clocks/s; "
+        speed = (f"{report.simulated_clocks:,} simulated clocks at {rate:,.0f} clocks/s; "
+                 if report.simulated_clocks else "")
+        print(f"  latency {report.latency} clocks from start to first result; {speed}"
               f"{report.seconds:.1f} s with the build")
         if report.failed:
             print(f"  log: {report.build_dir / 'test.log'}")

@@ -161,7 +161,9 @@ class Miner(wiring.Component):
 
         hashed_now = sum(core.hashed for core in cores)
         m.d.sync += self.nonces_hashed.eq(self.nonces_hashed + hashed_now)
-        busy = setting_up | pre.start | results_fifo.r_rdy
+        # level, not r_rdy: the buffered FIFO shows nothing for a clock while an entry
+        # moves to its output register, and busy must not drop then.
+        busy = setting_up | pre.start | (results_fifo.level != 0)
         for core in cores:
             busy = busy | core.busy
         m.d.comb += self.busy.eq(busy)
