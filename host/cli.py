@@ -113,16 +113,23 @@ def cmd_scan(args):
 
 # --- sim ---------------------------------------------------------------------------------
 
-def cmd_sim(args):
+def check_simulator(simulator, what):
+    """The [sim] extra is installed and ``simulator`` can run, or a UsageError saying what to install."""
     try:
-        from hashforge.sim.toolchain import SimulatorMissing, missing_reason
-        from hashforge.sim.runner import run_miner_tests
+        from hashforge.sim.toolchain import missing_reason
+        import cocotb_tools  # noqa: F401
     except ImportError as error:
-        raise UsageError(f"simulation needs the [sim] extra ({error.name} is missing): "
+        raise UsageError(f"{what} needs the [sim] extra ({error.name} is missing): "
                          f"pip install 'hashforge[sim]'") from None
-    reason = missing_reason(args.simulator)
+    reason = missing_reason(simulator)
     if reason:
         raise UsageError(reason)
+
+
+def cmd_sim(args):
+    check_simulator(args.simulator, "simulation")
+    from hashforge.sim.toolchain import SimulatorMissing
+    from hashforge.sim.runner import run_miner_tests
     try:
         from hashforge.rtl.sha256d_core import check_clocks_per_nonce
         check_clocks_per_nonce(args.clocks_per_nonce)
@@ -173,15 +180,8 @@ def cmd_board(args):
     if not args.virtual:
         raise UsageError("only --virtual is served here; for a real board use `hashforge build` "
                          "and `hashforge flash`, then talk to its serial port")
-    try:
-        from hashforge.sim.toolchain import missing_reason
-        from hashforge.sim import virtual_board_runner as board
-    except ImportError as error:
-        raise UsageError(f"the virtual board needs the [sim] extra ({error.name} is missing): "
-                         f"pip install 'hashforge[sim]'") from None
-    reason = missing_reason(args.simulator)
-    if reason:
-        raise UsageError(reason)
+    check_simulator(args.simulator, "the virtual board")
+    from hashforge.sim import virtual_board_runner as board
     try:
         config = board.VirtualBoardConfig(cores=args.cores, clocks_per_nonce=args.clocks_per_nonce,
                                           clock_hz=args.clock_hz, baud=args.baud, simulator=args.simulator)
@@ -338,7 +338,7 @@ def cmd_asic_report(args):
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="hashforge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="hashforge", description="hashforge: SHA-256d mining gateware, simulation, boards and host (run `hashforge demo` to start)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("hash", help="double SHA-256 of an 80-byte block header")

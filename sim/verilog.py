@@ -1,6 +1,5 @@
 """Verilog of hashforge gateware, written once per design (cached by its text's digest)."""
 
-import hashlib
 import pathlib
 
 from amaranth.back import verilog
@@ -19,7 +18,3 @@ def write_verilog(component, name, directory):
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path
-
-
-def design_digest(text):
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
