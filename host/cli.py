@@ -220,6 +220,40 @@ def cmd_demo(args):
         raise UsageError(str(error)) from None
 
 
+# --- mine ------------------------------------------------------------------------------------
+
+def cmd_mine(args):
+    import asyncio
+
+    from .connect import ConnectError, connect
+    from .mine_view import MineView
+    from .pool_miner import MineOptions, PoolMiner
+    from .stratum_client import parse_pool_url
+    try:
+        pools = [parse_pool_url(url) for url in [args.pool] + (args.backup_pool or [])]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    user = args.user or pools[0].user
+    if not user:
+        raise UsageError("--user is needed (the pool's worker name, e.g. ADDRESS.rig1)")
+    password = args.password or pools[0].password or "x"
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError(f"--seconds must be positive, got {args.seconds}")
+    options = MineOptions(version_rolling=not args.no_version_rolling,
+                          silence_timeout=args.silence_timeout, report_interval=args.report_interval)
+    view = MineView(json_lines=args.json)
+    try:
+        with connect(args.device, args, quiet=args.json) as (device, identity, board):
+            miner = PoolMiner(device, identity, pools, user, password, options, view)
+            try:
+                stats = asyncio.run(miner.run(args.seconds))
+            except KeyboardInterrupt:
+                stats = miner.stats
+    except ConnectError as error:
+        raise UsageError(str(error)) from None
+    return 0 if stats.hardware_errors == 0 else 1
+
+
 # --- boards, build, flash ------------------------------------------------------------------
 
 def _boards_modules():
@@ -384,6 +418,25 @@ def build_parser():
     p.add_argument("--cores", type=int, help="virtual board cores (default 1)")
     p.add_argument("--clocks-per-nonce", type=int, help="virtual board clocks per nonce (default 4)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("mine", help="mine on a Stratum v1 pool (version rolling, failover)")
+    p.add_argument("--pool", required=True, metavar="URL", help="stratum+tcp://HOST:PORT")
+    p.add_argument("--user", help="worker name (never printed)")
+    p.add_argument("--password", help="worker password (default x; never printed)")
+    p.add_argument("--device", default="virtual", metavar="PORT|virtual",
+                   help="serial port of a board, or virtual (default)")
+    p.add_argument("--backup-pool", action="append", metavar="URL",
+                   help="used when the pool fails; may be given more than once")
+    p.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--json", action="store_true", help="JSON lines: every event and a status line")
+    p.add_argument("--no-version-rolling", action="store_true", help="do not ask for BIP 310 rolling")
+    p.add_argument("--silence-timeout", type=float, default=120.0, metavar="S",
+                   help="reconnect when the pool sends no job for this long (default 120)")
+    p.add_argument("--report-interval", type=float, default=5.0, metavar="S")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate of a real board")
+    p.add_argument("--cores", type=int, help="virtual board: cores (default 1)")
+    p.add_argument("--clocks-per-nonce", type=int, help="virtual board: clocks per nonce (default 4)")
+    p.set_defaults(func=cmd_mine)
 
     p = sub.add_parser("boards", help="supported boards, their default configuration and last build")
     p.add_argument("--build-dir", default="build/boards")
