@@ -226,7 +226,9 @@ def cmd_mine(args):
     import asyncio
 
     from .connect import ConnectError, connect
+    from .device import DeviceError
     from .mine_view import MineView
+    from .transport import TransportError
     from .pool_miner import MineOptions, PoolMiner
     from .stratum_client import parse_pool_url
     try:
@@ -249,6 +251,10 @@ def cmd_mine(args):
                 stats = asyncio.run(miner.run(args.seconds))
             except KeyboardInterrupt:
                 stats = miner.stats
+            except (TransportError, DeviceError) as error:
+                # The summary (with every share accounted for) is already out.
+                print(f"hashforge mine: the device failed: {error}", file=sys.stderr)
+                return 1
     except ConnectError as error:
         raise UsageError(str(error)) from None
     return 0 if stats.hardware_errors == 0 else 1
