@@ -193,6 +193,7 @@ def test_session_counts_bad_messages_answers_requests_and_keeps_going():
     handler = RecordingHandler()
     session = StratumSession(PoolAddress("127.0.0.1", 1), "u", "p", handler)
     session._writer = FakeWriter()
+    session._held = None            # past the handshake: deliver to the handler at once
     lines = [b"not json\n", b"[1,2]\n", b'{"id": 99, "result": true}\n',
              b'{"id": null, "method": "mining.set_difficulty", "params": [-1]}\n',
              b'{"id": null, "method": "mining.notify", "params": ["j", "xyz"]}\n',
