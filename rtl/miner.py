@@ -14,7 +14,7 @@ FIFO_LATENCY = 2      # SyncFIFOBuffered: write, then the registered read
 class Miner(wiring.Component):
     """The mining engine: job set-up, ``cores`` cores, result merge and the counter.
 
-    On ``start`` the job is latched, rounds 0..2 are precomputed, the range
+    On ``start`` rounds 0..2 are precomputed, the range
     [``first``, ``last``] is split into ``cores`` contiguous slices (the first slices
     one longer when it does not divide evenly) and every core starts on its slice.
 
@@ -30,7 +30,10 @@ class Miner(wiring.Component):
     Attributes
     ----------
     midstate, tail, target, swap_nonce, first, last, job_id : In
-        The job; read when ``start`` is high.
+        The job, valid when ``start`` is high and held until the next ``start`` (the
+        protocol engine keeps it in its registers; a second copy here would cost ~450
+        flip-flops). ``job_id`` alone is latched, so results still draining at a new
+        ``start`` keep their own job's id.
     start, abort : In(1)
         New job (replaces the running one); stop.
     results : Out(stream.Signature(RESULT_LAYOUT))
@@ -71,8 +74,8 @@ class Miner(wiring.Component):
 
     @property
     def setup_clocks(self):
-        """Clock edges from the one taking ``start`` to the one starting the cores: the job
-        is latched, then the precompute (3 rounds) and the slice division run side by side."""
+        """Clock edges from the one taking ``start`` to the one starting the cores: one to
+        start them, then the precompute (3 rounds) and the slice division side by side."""
         return 2 + max(3, self._divide_steps)
 
     @property
@@ -93,15 +96,12 @@ class Miner(wiring.Component):
         for i, core in enumerate(cores):
             m.submodules[f"core{i}"] = core
 
-        # Latched job.
-        midstate = Signal(data.ArrayLayout(32, 8))
-        tail = Signal(data.ArrayLayout(32, 3))
-        target, first, last = Signal(32), Signal(32), Signal(32)
-        swap_nonce, job_id = Signal(), Signal(8)
+        # The job is held by the driver (see the class docstring); only its id is latched.
+        midstate, tail, target = self.midstate, self.tail, self.target
+        first, last, swap_nonce = self.first, self.last, self.swap_nonce
+        job_id = Signal(8)
         with m.If(self.start):
-            m.d.sync += [midstate.eq(self.midstate), tail.eq(self.tail), target.eq(self.target),
-                         first.eq(self.first), last.eq(self.last), swap_nonce.eq(self.swap_nonce),
-                         job_id.eq(self.job_id)]
+            m.d.sync += job_id.eq(self.job_id)
         m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail)]
 
         chunk, chunk_ready = self._slice_size(m, first, last)
@@ -192,7 +192,7 @@ class Miner(wiring.Component):
                 chunk.eq((chunk << 1)[:34] | subtract),
                 step.eq(step + 1),
             ]
-        # The job registers are latched on start; the division starts one clock later.
+        # The division starts one clock after start, as the precompute does.
         started = Signal()
         m.d.sync += started.eq(self.start)
         with m.If(started):
