@@ -113,6 +113,7 @@ class PoolMiner:
         self._loop = None
         self._reader_stop = threading.Event()
         self._message_counts = [0, 0]      # malformed, unknown: from sessions that ended
+        self._difficulty = None
 
     # --- the run -------------------------------------------------------------------------------
 
@@ -292,7 +293,10 @@ class PoolMiner:
         asyncio.create_task(self._dispatch())
 
     def on_difficulty(self, session, difficulty):
-        self._event("difficulty", difficulty=difficulty)
+        # Pools repeat set_difficulty with every job: report changes only.
+        if difficulty != self._difficulty:
+            self._difficulty = difficulty
+            self._event("difficulty", difficulty=difficulty)
 
     def on_extranonce(self, session):
         self._event("extranonce", extranonce2_size=session.extranonce2_size)
