@@ -142,6 +142,10 @@ def test_a_share_found_while_disconnected_is_sent_after_reconnect(device):
     assert stats.disconnects >= 1 and stats.stale == 0
     assert all(share.accepted for share in pool.shares)
     assert "share_waiting" in kinds(events)
+    # Backoff: from the start value, doubling, capped.
+    waits = [fields["seconds"] for kind, fields in events if kind == "reconnect_wait"]
+    assert waits and waits[0] == FAST["backoff_start"]
+    assert waits == sorted(waits) and max(waits) <= FAST["backoff_max"]
 
 
 def test_shares_whose_job_ended_while_away_are_counted_stale(device):
