@@ -497,6 +497,13 @@ class PoolMiner:
         return self.stats.as_dict()
 
     def _event(self, kind, **fields):
+        # Pool-supplied text (show_message, error reasons) may quote the worker name back.
+        secrets = [text for text in (self._user, self._password) if text and len(text) >= 4]
+        for key, value in fields.items():
+            if isinstance(value, str):
+                for secret in secrets:
+                    value = value.replace(secret, "***")
+                fields[key] = value
         self.report(kind, fields)
 
 

@@ -191,6 +191,7 @@ def test_malformed_and_unknown_messages_do_not_stop_mining(device):
         ids["unknown"] = pool.request("mining.something_else", [])
         ids["ping"] = pool.request("mining.ping", [])
         ids["version"] = pool.request("client.get_version", [])
+        pool.request("client.show_message", [f"hello {USER}, your password is {PASSWORD}"])
         accepted = pool.accepted
         await until(lambda: all(i in pool.answers for i in ids.values()), "answers to the pool's requests")
         await until(lambda: pool.accepted >= accepted + 3, "shares after the garbage")
@@ -202,6 +203,8 @@ def test_malformed_and_unknown_messages_do_not_stop_mining(device):
     assert pool.answers[ids["ping"]] == ("pong", None)
     assert pool.answers[ids["version"]][0].startswith("hashforge/")
     assert pool.answers[ids["unknown"]][1][0] == 20
+    shown = [fields["message"] for kind, fields in events if kind == "pool_message" and "hello" in fields["message"]]
+    assert shown and all(USER not in text and PASSWORD not in text for text in shown)
 
 
 def test_silent_pool_fails_over_to_the_backup_and_back(device):
