@@ -1,6 +1,6 @@
 """The device on a board: PLL, UART pins on the USB bridge, LEDs."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from hashforge.rtl.top import HashforgeTop

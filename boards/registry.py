@@ -1,7 +1,7 @@
 """The boards hashforge builds for: amaranth-boards platforms with a USB-UART bridge."""
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

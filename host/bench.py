@@ -19,8 +19,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from hashforge.rtl import spec
-
 from .device import JobDone, Result
 from .transport import TransportError
 from .work import device_target_for_rate, hashes_per_result, job_from_header, random_header

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from hashforge.rtl import spec
 
 from .device import Job, JobDone, Result
-from .stratum_client import PoolError, StratumSession, describe_error, is_stale_error
+from .stratum_client import PoolError, SessionHandler, StratumSession, describe_error, is_stale_error
 from .stratum_work import Share, WorkGenerator, device_target, sha256d
 from .transport import TransportError
 from .work import next_job_id
@@ -75,7 +75,7 @@ class MineStats:
         return asdict(self)
 
 
-class PoolMiner:
+class PoolMiner(SessionHandler):
     """Mine on ``pools`` (primary first) with ``device``.
 
     ``report`` is called with (kind, fields) for every event and each periodic
@@ -236,7 +236,7 @@ class PoolMiner:
     async def _primary_gives_work(self, timeout=5.0):
         """A trial login to the primary: does it send a job? (Answering is not enough: a
         silent pool answers too.)"""
-        probe = StratumSession(self.pools[0], self._user, self._password, _QuietHandler(),
+        probe = StratumSession(self.pools[0], self._user, self._password, SessionHandler(),
                                version_rolling=False, request_timeout=timeout)
         try:
             await probe.connect()
@@ -506,21 +506,3 @@ class PoolMiner:
                 fields[key] = value
         self.report(kind, fields)
 
-
-class _QuietHandler:
-    """For a trial login: the jobs are counted by the session, nothing else is kept."""
-
-    def on_job(self, session, job):
-        pass
-
-    def on_difficulty(self, session, difficulty):
-        pass
-
-    def on_extranonce(self, session):
-        pass
-
-    def on_version_mask(self, session):
-        pass
-
-    def log(self, text):
-        pass

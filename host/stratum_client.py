@@ -81,6 +81,25 @@ def is_stale_error(error):
     return "stale" in text or "job not found" in text
 
 
+class SessionHandler:
+    """What a session reports to its owner; these defaults ignore everything."""
+
+    def on_job(self, session, job):
+        """A ``mining.notify``, decoded (:class:`StratumJob`)."""
+
+    def on_difficulty(self, session, difficulty):
+        """``mining.set_difficulty``: applies to the jobs that follow."""
+
+    def on_extranonce(self, session):
+        """``mining.set_extranonce``: ``session.extranonce1`` / ``extranonce2_size`` changed."""
+
+    def on_version_mask(self, session):
+        """``mining.set_version_mask``: ``session.version_mask`` changed."""
+
+    def log(self, text):
+        """Something worth telling the user (malformed or unknown messages, pool messages)."""
+
+
 class StratumSession:
     """A connection to one pool.
 
@@ -89,9 +108,7 @@ class StratumSession:
     address : PoolAddress
     user, password : str
         Sent in ``mining.authorize`` only.
-    handler
-        Object with ``on_job(session, job)``, ``on_difficulty(session, d)``,
-        ``on_extranonce(session)``, ``on_version_mask(session)`` and ``log(text)``.
+    handler : SessionHandler
     version_rolling : bool
         Ask for BIP 310 version rolling with the BIP 320 mask.
     session_id : str or None

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from hashforge.rtl import frames, spec
+from hashforge.rtl import frames
 from hashforge.host.bench import HashrateBench, poisson_interval
-from hashforge.host.device import Device, Result
+from hashforge.host.device import Device
 from hashforge.host.scan import recall, scan_on_device
 from hashforge.host.work import hashes_per_result
-from hashforge.host.transport import DeviceGone, SerialTransport, TransportError
+from hashforge.host.transport import SerialTransport, TransportError
 from hashforge.host.virtual import VirtualBoard
 from hashforge.sim import golden
 from hashforge.sim.toolchain import missing_reason

@@ -9,7 +9,7 @@ import pytest
 
 from hashforge.rtl import spec
 from hashforge.host import stratum_work as sw
-from hashforge.host.stratum_client import (PoolAddress, StratumSession, describe_error,
+from hashforge.host.stratum_client import (PoolAddress, SessionHandler, StratumSession, describe_error,
                                            is_stale_error, parse_pool_url)
 
 from conftest import load_vectors
@@ -158,21 +158,12 @@ def test_pool_errors_described_and_stale_recognized():
     assert not is_stale_error([23, "Low difficulty share", None])
 
 
-class RecordingHandler:
+class RecordingHandler(SessionHandler):
     def __init__(self):
-        self.jobs, self.logs, self.difficulties = [], [], []
+        self.jobs, self.logs = [], []
 
     def on_job(self, session, job):
         self.jobs.append(job)
-
-    def on_difficulty(self, session, difficulty):
-        self.difficulties.append(difficulty)
-
-    def on_extranonce(self, session):
-        pass
-
-    def on_version_mask(self, session):
-        pass
 
     def log(self, text):
         self.logs.append(text)
