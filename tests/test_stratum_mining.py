@@ -22,6 +22,8 @@ from hashforge.sim.toolchain import missing_reason
 from conftest import ROOT
 from stratum_pool import CheckingPool
 
+pytestmark = pytest.mark.slow
+
 USER, PASSWORD = "bc1qexampleworker.rig7", "hunter2-secret"
 
 FAST = dict(nonces_per_job=1 << 14, nonces_per_header=1 << 14, silence_timeout=30.0, failover_after=2, backoff_start=0.1,
