@@ -34,7 +34,8 @@ _TEXT = {
 
 
 def status_line(fields):
-    return (f"{fields['pool']}  {format_rate(fields['hashrate'])} (avg {format_rate(fields['average_hashrate'])})"
+    return (f"{fields['pool']}  {format_rate(fields['hashrate'])} (avg {format_rate(fields['average_hashrate'])},"
+            f" shares {format_rate(fields['share_hashrate'])})"
             f"  accepted {fields['accepted']}  rejected {fields['rejected']}  stale {fields['stale']}"
             f"  pending {fields['pending']}  best {fields['best_difficulty']:.6g}"
             f"  hw errors {fields['hardware_errors']}")

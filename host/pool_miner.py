@@ -57,6 +57,7 @@ class MineStats:
     nonces_hashed: int = 0
     hashrate: float = 0.0                  # device counter over the last report interval
     average_hashrate: float = 0.0          # device counter since the start
+    share_hashrate: float = 0.0            # what the pool credits: accepted difficulty x 2**32 / time
     seconds: float = 0.0
     connects: int = 0
     disconnects: int = 0
@@ -488,6 +489,8 @@ class PoolMiner(SessionHandler):
         self.stats.nonces_hashed = counter - counter_start
         self.stats.seconds = now - started
         self.stats.average_hashrate = self.stats.nonces_hashed / self.stats.seconds if self.stats.seconds else 0.0
+        self.stats.share_hashrate = (self.stats.accepted_difficulty * 2**32 / self.stats.seconds
+                                     if self.stats.seconds else 0.0)
 
     def _status_fields(self):
         self.stats.pending = len(self._pending) + len(self._in_flight)

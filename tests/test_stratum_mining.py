@@ -113,6 +113,8 @@ def test_shares_are_accepted_with_version_rolling(device):
     assert all(share.versioned for share in pool.shares)
     assert pool.logins == [(USER, PASSWORD)]
     assert stats.best_difficulty >= 2 ** -20 and stats.nonces_hashed > 0
+    # What the pool credits agrees with the device counter (loosely: a few dozen shares).
+    assert 0.25 < stats.share_hashrate / stats.average_hashrate < 4
 
 
 def test_without_version_rolling_extranonce2_advances(device):
