@@ -192,7 +192,7 @@ def cmd_board(args):
           f"{config.clock_hz} Hz simulated clock, {config.baud} baud, {config.simulator} "
           f"(build {description['build_id']:08x}); building if needed", file=sys.stderr, flush=True)
     board.serve(config, build_root=args.build_dir, info_file=args.info, seconds=args.seconds,
-                verbose=not args.quiet)
+                verbose=not args.quiet, watch_pid=args.exit_with)
     return 0
 
 
@@ -490,6 +490,8 @@ def build_parser():
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
     p.add_argument("--info", help="write the pty path and the simulated clock rate to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no periodic speed lines")
+    p.add_argument("--exit-with", type=int, metavar="PID",
+                   help="stop when this process ends (the host program that started the board)")
     p.add_argument("--build-dir", default="build/vboard")
     p.set_defaults(func=cmd_board)
     return parser

@@ -39,7 +39,8 @@ class VirtualBoard:
                    "--info", self.info_file, "--build-dir", str(self.build_dir),
                    "--simulator", self.config["simulator"], "--cores", str(self.config["cores"]),
                    "--clocks-per-nonce", str(self.config["clocks_per_nonce"]),
-                   "--clock-hz", str(self.config["clock_hz"]), "--baud", str(self.config["baud"])]
+                   "--clock-hz", str(self.config["clock_hz"]), "--baud", str(self.config["baud"]),
+                   "--exit-with", str(os.getpid())]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)

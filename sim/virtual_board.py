@@ -8,7 +8,9 @@ the simulator runs at its own speed in between.
 
 Configuration in ``HASHFORGE_BOARD`` (JSON): ``clock_hz``, ``divisor``, ``info``
 (a file to which the pty path and figures are written), ``seconds`` (stop after
-this long; 0 = until killed), ``status_every`` (seconds between status lines).
+this long; 0 = until killed), ``status_every`` (seconds between status lines),
+``watch_pid`` (stop when that process is gone: a host killed without closing the
+board must not leave it running).
 """
 
 import errno
@@ -69,6 +71,18 @@ def write_info(**info):
         os.replace(tmp, path)
 
 
+def _alive(pid):
+    if not pid:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @cocotb.test()
 async def serve(dut):
     """Serve the pty until killed (or for ``seconds``)."""
@@ -102,7 +116,7 @@ async def serve(dut):
             if CONFIG.get("verbose", True):
                 print(f"virtual board: {rate:,.0f} simulated clocks/s "
                       f"({rate / CONFIG['clock_hz']:.4f}x real time)", flush=True)
-            if os.getppid() != parent:
+            if os.getppid() != parent or not _alive(CONFIG.get("watch_pid")):
                 return                          # whoever started us is gone
         if CONFIG.get("seconds") and now - started >= CONFIG["seconds"]:
             return

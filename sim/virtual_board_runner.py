@@ -94,7 +94,7 @@ def _build_locked(config, build_dir):
 
 
 def serve(config, build_root=DEFAULT_BUILD_ROOT, info_file=None, seconds=0, status_every=2.0,
-          verbose=True, log_file=None):
+          verbose=True, log_file=None, watch_pid=None):
     """Build if needed, then run the board until killed (or for ``seconds``).
 
     The simulator prints ``pty: /dev/pts/N`` once it serves; with ``info_file`` the
@@ -102,7 +102,8 @@ def serve(config, build_root=DEFAULT_BUILD_ROOT, info_file=None, seconds=0, stat
     """
     runner, build_dir, top = build(config, build_root)
     board = {"clock_hz": config.clock_hz, "divisor": top.divisor, "info": str(info_file or ""),
-             "seconds": seconds, "status_every": status_every, "verbose": verbose}
+             "seconds": seconds, "status_every": status_every, "verbose": verbose,
+             "watch_pid": watch_pid}
     env = {"HASHFORGE_BOARD": json.dumps(board), "PATH": os.environ["PATH"],
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     results = build_dir / "results.xml"

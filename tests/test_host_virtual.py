@@ -2,9 +2,12 @@
 and the faults a real board can show."""
 
 import json
+import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -197,7 +200,6 @@ def test_icarus_client_after_host_session(board):
     try:
         transport.write(bytes.fromhex(work["work"]))
         reply = b""
-        import time
         deadline = time.monotonic() + 60
         while len(reply) < 4 and time.monotonic() < deadline:
             reply += transport.read(4 - len(reply))
@@ -223,11 +225,45 @@ def test_bench_command_json_and_plot(board, tmp_path):
     assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def _running(pgid):
+    """Processes of a process group that are still running (zombies do not count)."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(entry))
+    return alive
+
+
+def test_board_stops_when_the_host_that_started_it_is_killed(board):
+    script = ("import json, time\n"
+              "from hashforge.host.virtual import VirtualBoard\n"
+              f"b = VirtualBoard(cores=2, clocks_per_nonce=4, build_dir={str(ROOT / 'build' / 'vboard')!r}).start()\n"
+              "print(json.dumps({'pid': b.process.pid}), flush=True)\n"
+              "time.sleep(600)\n")
+    host = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    board_pid = json.loads(host.stdout.readline())["pid"]
+    assert _running(board_pid), "the board did not start"
+    host.kill()                          # no close(), no atexit: as if the host crashed
+    host.wait()
+    deadline = time.monotonic() + 30
+    while _running(board_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _running(board_pid)
+    if left:
+        os.killpg(board_pid, signal.SIGKILL)
+    assert not left, f"board processes {left} kept running after their host was killed"
+
+
 @pytest.mark.soak
 def test_soak_thirty_minutes_no_lost_or_duplicated_results(board):
     """Back-to-back scans for 30 minutes: every range's results equal the golden model's."""
     import random
-    import time
     rng = random.Random(30)
     deadline = time.monotonic() + 30 * 60
     ranges = 0
