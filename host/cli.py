@@ -7,6 +7,7 @@ need them, so the host-only install runs ``hash``, ``scan``, ``bench`` and ``min
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -282,7 +283,7 @@ def cmd_boards(args):
                                                            "freq_mhz": board.freq_mhz},
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
-                     "notes": board.notes})
+                     "notes": board.notes, "default_basis": board.basis})
     if args.json:
         for row in rows:
             emit_json(row)
@@ -510,6 +511,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"hashforge {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hashforge boards --json | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
