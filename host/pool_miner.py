@@ -282,6 +282,7 @@ class PoolMiner(SessionHandler):
         self.stats.jobs += 1
         if job.clean:
             self._valid_jobs.clear()
+            self._seen.clear()              # shares of older jobs can no longer be sent anyway
         self._valid_jobs[job.job_id] = job
         while len(self._valid_jobs) > VALID_JOBS_KEPT:
             self._valid_jobs.popitem(last=False)
