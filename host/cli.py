@@ -439,7 +439,8 @@ def build_parser():
     p.add_argument("--no-version-rolling", action="store_true", help="do not ask for BIP 310 rolling")
     p.add_argument("--silence-timeout", type=float, default=120.0, metavar="S",
                    help="reconnect when the pool sends no job for this long (default 120)")
-    p.add_argument("--report-interval", type=float, default=5.0, metavar="S")
+    p.add_argument("--report-interval", type=float, default=5.0, metavar="S",
+                   help="seconds between status lines (default 5)")
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate of a real board")
     p.add_argument("--cores", type=int, help="virtual board: cores (default 1)")
     p.add_argument("--clocks-per-nonce", type=int, help="virtual board: clocks per nonce (default 4)")

@@ -115,6 +115,7 @@ class PoolMiner(SessionHandler):
         self._reader_stop = threading.Event()
         self._message_counts = [0, 0]      # malformed, unknown: from sessions that ended
         self._difficulty = None
+        self._last_sample = None           # (device counter, time) of the last status
 
     # --- the run -------------------------------------------------------------------------------
 
@@ -345,8 +346,9 @@ class PoolMiner(SessionHandler):
             work, first = self._range
             last = min(first + chunk, FULL_RANGE, self.options.nonces_per_header) - 1
             self._range = (work, last + 1)
-            job = Job(job_id=next_job_id(), midstate=tuple(spec.midstate(work.header(0))),
-                      tail=tuple(spec.tail_words(work.header(0))), target=device_target(work.target),
+            header = work.header(0)
+            job = Job(job_id=next_job_id(), midstate=tuple(spec.midstate(header)),
+                      tail=tuple(spec.tail_words(header)), target=device_target(work.target),
                       first=first, last=last, header_order=True)
             self._works[job.job_id] = (work, job)
             self._device_job_id = job.job_id
@@ -483,7 +485,7 @@ class PoolMiner(SessionHandler):
 
     def _update_hashrate(self, counter, counter_start, started, final=False):
         now = time.monotonic()
-        last_counter, last_time = getattr(self, "_last_sample", (counter_start, started))
+        last_counter, last_time = self._last_sample or (counter_start, started)
         if now > last_time and not final:
             self.stats.hashrate = (counter - last_counter) / (now - last_time)
         self._last_sample = (counter, now)

@@ -18,3 +18,19 @@ def load_vectors():
 @pytest.fixture(scope="session")
 def vectors():
     return load_vectors()
+
+
+# One virtual-board configuration for every host-side test, so it is compiled once.
+VIRTUAL_BOARD = {"cores": 2, "clocks_per_nonce": 4, "build_dir": ROOT / "build" / "vboard"}
+
+
+@pytest.fixture(scope="module")
+def board():
+    """A running virtual board (per test module); skips when Verilator is missing."""
+    from hashforge.host.virtual import VirtualBoard
+    from hashforge.sim.toolchain import missing_reason
+    reason = missing_reason("verilator")
+    if reason:
+        pytest.skip(reason)
+    with VirtualBoard(**VIRTUAL_BOARD) as running:
+        yield running

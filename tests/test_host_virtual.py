@@ -21,20 +21,11 @@ from hashforge.host.virtual import VirtualBoard
 from hashforge.sim import golden
 from hashforge.sim.toolchain import missing_reason
 
-from conftest import ROOT, load_vectors
+from conftest import VIRTUAL_BOARD, load_vectors
 
 VECTORS = load_vectors()
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def board():
-    reason = missing_reason("verilator")
-    if reason:
-        pytest.skip(reason)
-    with VirtualBoard(cores=2, clocks_per_nonce=4, build_dir=ROOT / "build" / "vboard") as running:
-        yield running
 
 
 @pytest.fixture
@@ -147,7 +138,7 @@ def test_device_disappearing_mid_run_keeps_what_was_measured():
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    board = VirtualBoard(cores=2, clocks_per_nonce=4, build_dir=ROOT / "build" / "vboard").start()
+    board = VirtualBoard(**VIRTUAL_BOARD).start()
     device = Device.open(board.port)
     import threading
 
@@ -246,9 +237,9 @@ def _running(pgid):
 
 
 def test_board_stops_when_the_host_that_started_it_is_killed(board):
-    script = ("import json, time\n"
+    script = ("import json, time\nfrom pathlib import PosixPath\n"
               "from hashforge.host.virtual import VirtualBoard\n"
-              f"b = VirtualBoard(cores=2, clocks_per_nonce=4, build_dir={str(ROOT / 'build' / 'vboard')!r}).start()\n"
+              f"b = VirtualBoard(**{VIRTUAL_BOARD!r}).start()\n"
               "print(json.dumps({'pid': b.process.pid}), flush=True)\n"
               "time.sleep(600)\n")
     host = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -16,10 +16,8 @@ import pytest
 from hashforge.host.device import Device
 from hashforge.host.pool_miner import MineOptions, PoolMiner
 from hashforge.host.stratum_client import parse_pool_url
-from hashforge.host.virtual import VirtualBoard
-from hashforge.sim.toolchain import missing_reason
 
-from conftest import ROOT
+from conftest import ROOT, VIRTUAL_BOARD
 from stratum_pool import CheckingPool
 
 pytestmark = pytest.mark.slow
@@ -36,16 +34,6 @@ def test_mine_refuses_a_bad_pool_url_in_one_line():
     assert done.returncode == 2
     assert "unknown scheme" in done.stderr and "stratum+tcp://HOST:PORT" in done.stderr
     assert "hunter2" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-
-
-@pytest.fixture(scope="module")
-def board():
-    reason = missing_reason("verilator")
-    if reason:
-        pytest.skip(reason)
-    # Same configuration as the host tests, so the compiled board is shared.
-    with VirtualBoard(cores=2, clocks_per_nonce=4, build_dir=ROOT / "build" / "vboard") as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +282,8 @@ def test_mine_command_json_lines_never_show_credentials(board):
     with PoolThread(CheckingPool()) as pool:
         done = subprocess.run(
             [sys.executable, "-m", "hashforge.host.cli", "mine", "--pool", pool.url, "--user", USER,
-             "--password", PASSWORD, "--device", "virtual", "--cores", "2", "--clocks-per-nonce", "4",
+             "--password", PASSWORD, "--device", "virtual", "--cores", str(VIRTUAL_BOARD["cores"]),
+             "--clocks-per-nonce", str(VIRTUAL_BOARD["clocks_per_nonce"]),
              "--seconds", "8", "--report-interval", "2", "--json"],
             capture_output=True, text=True, cwd=ROOT, timeout=300)
     output = done.stdout + done.stderr
