@@ -2,6 +2,7 @@
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import frames
@@ -25,11 +26,13 @@ class FrameReceiver(wiring.Component):
     fresh : In(1)
         The current byte came after a pause on the line.
     frame_valid : Out(1)
-        Pulses when a frame with a good CRC is complete; ``frame_type`` and
-        ``payload`` hold it until the next frame begins.
+        Pulses when a frame with a good CRC is complete; ``frame_type`` and the
+        payload hold it until the next frame's payload begins.
     frame_type : Out(8)
-    payload : Out(8 * MAX_HOST_PAYLOAD)
-        Byte ``i`` of the payload in bits ``8*i .. 8*i+7``.
+    read_address : In(range(MAX_HOST_PAYLOAD))
+    read_data : Out(8)
+        Byte ``read_address`` of the payload, one clock after the address. The
+        payload is kept in a small memory (block RAM on FPGAs), not a register.
     crc_error, dropped : Out(1)
         Pulse for a frame that failed its CRC / a header that matched no frame type.
     """
@@ -41,7 +44,8 @@ class FrameReceiver(wiring.Component):
             "fresh": In(1),
             "frame_valid": Out(1),
             "frame_type": Out(8),
-            "payload": Out(8 * self.max_payload),
+            "read_address": In(range(self.max_payload)),
+            "read_data": Out(8),
             "crc_error": Out(1),
             "dropped": Out(1),
         })
@@ -67,11 +71,13 @@ class FrameReceiver(wiring.Component):
                 with m.Case(int(frame_type)):
                     m.d.comb += [expected_length.eq(frames.payload_length(frame_type)), known_type.eq(1)]
 
+        m.submodules.payload = payload = Memory(shape=8, depth=self.max_payload, init=[])
+        write, read = payload.write_port(), payload.read_port()
+        m.d.comb += [write.addr.eq(index), write.data.eq(byte),
+                     read.addr.eq(self.read_address), self.read_data.eq(read.data)]
+
         def store_payload_byte():
-            with m.Switch(index):
-                for i in range(self.max_payload):
-                    with m.Case(i):
-                        m.d.sync += self.payload[8 * i:8 * i + 8].eq(byte)
+            m.d.comb += write.en.eq(1)
 
         def restart_after_pause(partial=True):
             """A byte after a pause starts a new search, whatever state the frame was in."""

@@ -2,7 +2,7 @@
 miner, nonces and replies out."""
 
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import frames
@@ -10,14 +10,10 @@ from .frame_layouts import pack_payload, payload_layout
 from .frame_receiver import FrameReceiver
 from .frame_transmitter import FrameTransmitter
 from .icarus_receiver import IcarusReceiver
+from .job_loader import JobLoader
 from .miner import RESULT_LAYOUT
 
 FrameType = frames.FrameType
-
-
-def be_word(byte_values):
-    """A 32-bit word from 4 bytes in big-endian order."""
-    return Cat(*reversed(byte_values))
 
 
 class ProtocolEngine(wiring.Component):
@@ -45,7 +41,8 @@ class ProtocolEngine(wiring.Component):
         From the UART receiver (counted).
     tx : Out(stream.Signature(8))
     job : Out(payload layout of JOB), job_start, job_abort : Out(1)
-        To the miner: the job fields are held until the next job.
+        To the miner: the job fields are held until the next job. A new job takes
+        :attr:`JobLoader.clocks` clocks to load; the miner is stopped meanwhile.
     results : In(stream.Signature(RESULT_LAYOUT))
     nonces_hashed : In(64)
     miner_busy : In(1)
@@ -74,6 +71,12 @@ class ProtocolEngine(wiring.Component):
         m.submodules.icarus = icarus = IcarusReceiver()
         m.submodules.frames = receiver = FrameReceiver()
         m.submodules.transmitter = transmitter = FrameTransmitter()
+        m.submodules.loader = loader = JobLoader()
+        m.d.comb += [
+            icarus.read_address.eq(loader.icarus_address), loader.icarus_data.eq(icarus.read_data),
+            receiver.read_address.eq(loader.frame_address), loader.frame_data.eq(receiver.read_data),
+            self.job.eq(loader.job),
+        ]
         m.d.comb += self.rx.ready.eq(1)
 
         # A pause on the line: the next byte starts afresh.
@@ -99,18 +102,16 @@ class ProtocolEngine(wiring.Component):
         job_active, done_pending, done_job_id = Signal(), Signal(), Signal(8)
         m.d.sync += [self.job_start.eq(0), self.job_abort.eq(0)]
 
+        # A new job stops the miner, loads, then starts it.
+        loading_frame_job = Signal()
         with m.If(icarus.work_valid & ~self.extended):
-            work = [icarus.work[8 * i:8 * i + 8] for i in range(frames.ICARUS_WORK_BYTES)]
-            m.d.sync += [
-                # Fields are in reverse word order, each word big-endian (see spec.icarus_work).
-                *[self.job.midstate[i].eq(be_word(work[28 - 4 * i:32 - 4 * i])) for i in range(8)],
-                *[self.job.tail[i].eq(be_word(work[60 - 4 * i:64 - 4 * i])) for i in range(3)],
-                self.job.job_id.eq(0), self.job.flags.eq(0), self.job.target.eq(0),
-                self.job.first.eq(0), self.job.last.eq(0xFFFFFFFF),
-                self.job_start.eq(1),
-            ]
+            m.d.comb += loader.load_icarus.eq(1)
+            m.d.sync += [self.job_abort.eq(1), loading_frame_job.eq(0)]
+        with m.If(loader.done):
+            m.d.sync += self.job_start.eq(1)
+            with m.If(loading_frame_job):
+                m.d.sync += [job_active.eq(1), done_pending.eq(0)]
 
-        command = data.View(payload_layout(FrameType.JOB), receiver.payload[:payload_layout(FrameType.JOB).size])
         with m.If(receiver.frame_valid):
             with m.If(reply_pending):
                 m.d.sync += frames_dropped.eq(frames_dropped + 1)
@@ -118,7 +119,8 @@ class ProtocolEngine(wiring.Component):
                          self.extended.eq(1)]
             with m.Switch(receiver.frame_type):
                 with m.Case(FrameType.JOB):
-                    m.d.sync += [self.job.eq(command), self.job_start.eq(1), job_active.eq(1),
+                    m.d.comb += loader.load_frame.eq(1)
+                    m.d.sync += [self.job_abort.eq(1), loading_frame_job.eq(1), job_active.eq(0),
                                  done_pending.eq(0)]
                 with m.Case(FrameType.ABORT):
                     m.d.sync += [self.job_abort.eq(1), job_active.eq(0), done_pending.eq(0)]
@@ -132,7 +134,7 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += frames_dropped.eq(frames_dropped + 1)
 
         # The job is done when the miner has drained (its busy covers buffered results).
-        with m.If(job_active & ~self.miner_busy & ~self.job_start & ~receiver.frame_valid):
+        with m.If(job_active & ~self.miner_busy & ~self.job_start & ~receiver.frame_valid & ~loader.busy):
             m.d.sync += [job_active.eq(0), done_pending.eq(1), done_job_id.eq(self.job.job_id)]
 
         # Transmit: a pending reply first, then results, then the job-done notice.
@@ -154,7 +156,7 @@ class ProtocolEngine(wiring.Component):
                      self.tx.valid.eq(transmitter.bytes.valid),
                      transmitter.bytes.ready.eq(self.tx.ready)]
         with m.If(transmitter.idle):
-            with m.If(reply_pending):
+            with m.If(reply_pending & ~loader.busy):      # JOB_ACK carries the loaded job's id
                 m.d.comb += [transmitter.send.eq(1), transmitter.frame_type.eq(reply_type)]
                 m.d.sync += reply_pending.eq(0)
                 with m.Switch(reply_type):
@@ -175,7 +177,7 @@ class ProtocolEngine(wiring.Component):
                 with m.Else():
                     m.d.comb += [transmitter.raw.eq(1), transmitter.length.eq(frames.ICARUS_REPLY_BYTES),
                                  transmitter.payload.eq(nonce_bytes)]
-            with m.Elif(done_pending & ~reply_pending):
+            with m.Elif(done_pending & ~reply_pending & ~loader.busy):
                 m.d.comb += [
                     transmitter.send.eq(1), transmitter.frame_type.eq(FrameType.JOB_DONE),
                     transmitter.length.eq(frames.payload_length(FrameType.JOB_DONE)),

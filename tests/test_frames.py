@@ -5,9 +5,10 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hashforge.rtl import frames
+from hashforge.rtl import frames, spec
 from hashforge.rtl.frame_receiver import FrameReceiver
 from hashforge.rtl.frame_transmitter import FrameTransmitter
+from hashforge.rtl.job_loader import JobLoader
 
 FrameType = frames.FrameType
 
@@ -53,6 +54,8 @@ def test_pack_errors_name_the_field():
 
 
 def receive_frames(data, fresh_at=()):
+    """Feed ``data`` to the gateware receiver; after each good frame read its payload
+    back through the read port, as the job loader does."""
     dut = FrameReceiver()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -63,20 +66,21 @@ def receive_frames(data, fresh_at=()):
             ctx.set(dut.bytes.valid, 1)
             ctx.set(dut.bytes.payload, byte)
             ctx.set(dut.fresh, i in fresh_at)
+            valid, crc_error = ctx.get(dut.frame_valid), ctx.get(dut.crc_error)
             await ctx.tick()
             ctx.set(dut.bytes.valid, 0)
-            await ctx.tick()
-
-    async def watch(ctx):
-        async for _, _, valid, crc_error, frame_type, payload in ctx.tick().sample(
-                dut.frame_valid, dut.crc_error, dut.frame_type, dut.payload):
-            if valid:
-                length = frames.payload_length(frame_type)
-                events.append((FrameType(frame_type), payload.to_bytes(frames.MAX_HOST_PAYLOAD, "little")[:length]))
             if crc_error:
                 events.append("crc")
+            if valid:
+                frame_type = FrameType(ctx.get(dut.frame_type))
+                payload = bytearray()
+                for address in range(frames.payload_length(frame_type)):
+                    ctx.set(dut.read_address, address)
+                    await ctx.tick()
+                    payload.append(ctx.get(dut.read_data))
+                events.append((frame_type, bytes(payload)))
+            await ctx.tick()
     sim.add_testbench(testbench)
-    sim.add_process(watch)
     sim.run()
     return [e for e in events if e != "crc"], events.count("crc")
 
@@ -101,6 +105,66 @@ def test_gateware_receiver_rejects_flipped_bit_and_cut_frame():
     got, crc_errors = receive_frames(data, fresh_at={len(bad) + len(cut)})
     assert got == [(FrameType.ABORT, b"")]
     assert crc_errors == 1
+
+
+def load_job(source, packet, clocks_per_byte=None):
+    """Run the job loader on ``packet`` (an Icarus packet or a JOB payload) behind a
+    model of the receiver's read port; with ``clocks_per_byte``, a following packet
+    overwrites the buffer from byte 0 at that rate, as one sent at once would."""
+    dut = JobLoader()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    buffer = bytearray(packet)
+    got = {}
+
+    async def read_port(ctx):
+        clock = 0
+        async for _, _, icarus_address, frame_address in ctx.tick().sample(dut.icarus_address, dut.frame_address):
+            clock += 1
+            if clocks_per_byte and clock % clocks_per_byte == 0 and clock // clocks_per_byte <= len(buffer):
+                buffer[clock // clocks_per_byte - 1] ^= 0xFF
+            ctx.set(dut.icarus_data, buffer[icarus_address] if icarus_address < len(buffer) else 0)
+            ctx.set(dut.frame_data, buffer[frame_address] if frame_address < len(buffer) else 0)
+
+    async def testbench(ctx):
+        ctx.set(dut.load_icarus if source == "icarus" else dut.load_frame, 1)
+        await ctx.tick()
+        ctx.set(dut.load_icarus, 0)
+        ctx.set(dut.load_frame, 0)
+        for clock in range(1, 2 * JobLoader.clocks):
+            if ctx.get(dut.done):
+                got["clocks"] = clock
+                got["job"] = ctx.get(dut.job.as_value()).to_bytes(frames.payload_length(FrameType.JOB), "little")
+                assert not ctx.get(dut.busy)
+                return
+            await ctx.tick()
+    sim.add_testbench(testbench)
+    sim.add_process(read_port)
+    sim.run()
+    assert "job" in got, "the loader never signalled done"
+    assert got["clocks"] <= JobLoader.clocks
+    return frames.unpack_payload(FrameType.JOB, got["job"])
+
+
+@pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-packet-at-once"])
+def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte):
+    rng = random.Random(7)
+    mid = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte)
+    assert job["midstate"] == tuple(mid) and job["tail"] == tuple(tail)
+    assert (job["job_id"], job["flags"], job["target"], job["first"], job["last"]) == (0, 0, 0, 0, 0xFFFFFFFF)
+
+
+@pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-frame-at-once"])
+def test_job_loader_copies_job_frames(clocks_per_byte):
+    rng = random.Random(8)
+    fields = dict(job_id=0xA5, flags=1, target=rng.getrandbits(32), first=rng.getrandbits(32),
+                  last=rng.getrandbits(32), midstate=tuple(rng.getrandbits(32) for _ in range(8)),
+                  tail=tuple(rng.getrandbits(32) for _ in range(3)))
+    # (A following frame's payload starts 4 bytes later still: sync, type, length.)
+    payload = frames.pack_payload(FrameType.JOB, **fields)
+    assert load_job("frame", payload, clocks_per_byte) == fields
 
 
 def test_gateware_transmitter_matches_host_encoding():

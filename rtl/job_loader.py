@@ -1,0 +1,96 @@
+"""The job register, filled a byte per clock from a receiver's buffer."""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from . import frames
+from .frame_layouts import payload_layout
+
+FrameType = frames.FrameType
+JOB_BYTES = frames.payload_length(FrameType.JOB)
+_OFFSETS = frames.field_offsets(FrameType.JOB)
+MIDSTATE_AT, TAIL_AT = _OFFSETS["midstate"][0], _OFFSETS["tail"][0]
+# The job fields an Icarus packet does not carry: job 0, nonces counted as W3, target 0
+# (a nonce qualifies when the hash's top 32 bits are zero), the whole nonce space.
+ICARUS_FIXED_FIELDS = {"job_id": 0, "flags": 0, "target": 0, "first": 0, "last": 0xFFFFFFFF}
+assert all(_OFFSETS[name][0] < MIDSTATE_AT for name in ICARUS_FIXED_FIELDS)
+
+
+# An Icarus packet carries the midstate in bytes 0..31 and the tail in bytes 52..63,
+# each field byte-reversed (words in reverse order, each big-endian; see spec.icarus_work).
+ICARUS_MIDSTATE_AT, ICARUS_TAIL_AT = 0, 52
+
+
+class JobLoader(wiring.Component):
+    """Holds the job the miner works on and loads a new one from a receiver.
+
+    The receivers keep their packets in block RAM, which gives one byte per clock,
+    so a load takes :attr:`clocks` clocks; the job register changes during it, so
+    the miner must be stopped first. Bytes are read in the order they arrived, so a
+    packet or frame that follows at once only overwrites bytes already read.
+
+    Attributes
+    ----------
+    load_icarus, load_frame : In(1)
+        Begin loading from the Icarus receiver / from a JOB frame's payload.
+    icarus_address, frame_address : Out(6)
+    icarus_data, frame_data : In(8)
+        The receivers' read ports (data one clock after the address).
+    job : Out(payload layout of JOB)
+        Held from the end of one load to the start of the next.
+    busy : Out(1)
+    done : Out(1)
+        Pulses once ``job`` holds the whole new job.
+    """
+
+    clocks = JOB_BYTES + 2
+
+    def __init__(self):
+        super().__init__({
+            "load_icarus": In(1),
+            "load_frame": In(1),
+            "icarus_address": Out(range(frames.ICARUS_WORK_BYTES)),
+            "icarus_data": In(8),
+            "frame_address": Out(range(frames.MAX_HOST_PAYLOAD)),
+            "frame_data": In(8),
+            "job": Out(payload_layout(FrameType.JOB)),
+            "busy": Out(1),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        step = Signal(range(JOB_BYTES + 1), init=JOB_BYTES)     # JOB_BYTES: idle
+        from_icarus = Signal()
+        in_tail = step >= TAIL_AT
+        m.d.comb += [
+            self.frame_address.eq(step),
+            self.icarus_address.eq(Mux(in_tail, ICARUS_TAIL_AT - TAIL_AT, ICARUS_MIDSTATE_AT - MIDSTATE_AT)
+                                   + step),
+        ]
+        # The read data comes a clock after the address: the write follows a clock behind.
+        writing, write_index = Signal(), Signal(range(JOB_BYTES))
+        icarus_index = Mux(in_tail, TAIL_AT + JOB_BYTES - 1, MIDSTATE_AT + TAIL_AT - 1) - step
+        m.d.sync += [
+            writing.eq(step != JOB_BYTES),
+            write_index.eq(Mux(from_icarus, icarus_index, step)),
+            self.done.eq(0),
+        ]
+        with m.If(step != JOB_BYTES):
+            m.d.sync += step.eq(step + 1)
+        with m.If(self.load_frame):
+            m.d.sync += [step.eq(0), from_icarus.eq(0)]
+        with m.If(writing):
+            m.d.sync += self.job.as_value().word_select(write_index, 8).eq(
+                Mux(from_icarus, self.icarus_data, self.frame_data))
+        # Icarus: the fixed fields at once, then the packet from its first byte.
+        with m.If(self.load_icarus):
+            m.d.sync += [step.eq(MIDSTATE_AT), from_icarus.eq(1)]
+            m.d.sync += [getattr(self.job, name).eq(value) for name, value in ICARUS_FIXED_FIELDS.items()]
+        # The last write lands at the clock edge after step JOB_BYTES - 1's data.
+        last_write = writing & (step == JOB_BYTES)
+        with m.If(last_write):
+            m.d.sync += self.done.eq(1)
+        m.d.comb += self.busy.eq((step != JOB_BYTES) | writing)
+        return m
