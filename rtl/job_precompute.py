@@ -1,18 +1,24 @@
-"""Per-job constants of the header's second block, computed once per job."""
+"""Per-job constants of the header's second block, computed once per job, bit-serially."""
 
-from amaranth.hdl import Array, Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import spec
-from .sha256_logic import add, folded_round, next_w
+from .sha256_logic import next_w
+
+WORD = 32
 
 
 class JobPrecompute(wiring.Component):
     """Rounds 0..2 of the header's second block and schedule words W16, W17.
 
-    None of them involves the nonce (W3), so the cores never compute them. One
-    round unit, one round per clock: ``ready`` rises 3 clocks after ``start``.
+    None of them involves the nonce (W3), so the cores never compute them. They are
+    needed once per job, so the rounds run one bit per clock: the eight state words
+    are shift registers, the adders one bit wide with a carry flip-flop. That is a
+    few dozen LUTs where a word-wide round unit costs ~900 iCE40 LUTs. The state
+    is shifted in from ``midstate`` (32 clocks), then each round takes 32 clocks:
+    ``ready`` rises :attr:`clocks` clocks after ``start``.
 
     Attributes
     ----------
@@ -22,12 +28,14 @@ class JobPrecompute(wiring.Component):
     start : In(1)
         Begin with the current ``midstate`` and ``tail``.
     state3 : Out(ArrayLayout(32, 8))
-        a..h after round 2.
+        a..h after round 2, held until the next ``start``.
     w16, w17 : Out(32)
         Schedule words made only of W0..W2 and padding (combinational from ``tail``).
     ready : Out(1)
         ``state3`` is valid.
     """
+
+    clocks = WORD * (1 + spec.JOB_CONSTANT_ROUNDS)
 
     def __init__(self):
         super().__init__({
@@ -43,28 +51,66 @@ class JobPrecompute(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         rounds = spec.JOB_CONSTANT_ROUNDS
-        step = Signal(range(rounds + 1), init=rounds)
-        state = [Signal(32, name=f"pre_{n}") for n in spec.STATE_NAMES]
-
-        k = Array(Const(spec.K[t], 32) for t in range(rounds))[step]
-        w = Array(self.tail[t] for t in range(rounds))[step]
-        folded = dict(zip(("a", "b", "c", "d", "e", "f", "g"), state[:7]))
-        folded["hkw"] = add(state[7], k, w)
-        after = folded_round(folded, 0)     # kw_next = 0 leaves hkw = plain h
-        with m.If(step < rounds):
-            m.d.sync += [s.eq(after[n]) for s, n in zip(state, ("a", "b", "c", "d", "e", "f", "g", "hkw"))]
-            m.d.sync += step.eq(step + 1)
+        # step: 0 loads the midstate, 1..3 run rounds 0..2, 4 is done. bit: the bit
+        # of every word at the shift registers' outputs (bit 0 of each register).
+        step = Signal(range(rounds + 2), init=rounds + 1)
+        bit = Signal(range(WORD))
+        active = step != rounds + 1
+        loading = step == 0
+        round_index = (step - 1)[:2]
+        with m.If(active):
+            m.d.sync += bit.eq(bit + 1)
+            with m.If(bit == WORD - 1):
+                m.d.sync += step.eq(step + 1)
         with m.If(self.start):
-            m.d.sync += [s.eq(self.midstate[i]) for i, s in enumerate(state)]
-            m.d.sync += step.eq(0)
+            m.d.sync += [step.eq(0), bit.eq(0)]
+
+        a, b, c, d, e, f, g, h = words = [Signal(WORD, name=f"pre_{n}") for n in spec.STATE_NAMES]
+
+        def old_bit(word, next_word, rotation):
+            """Bit (bit + rotation) mod 32 of ``word`` as it was when the round began.
+            The words shift right one bit per clock and ``word`` flows into
+            ``next_word`` (a into b, e into f), so the bits that wrapped round are
+            in ``next_word``, at the same position."""
+            return Mux(bit < WORD - rotation, word[rotation], next_word[rotation])
+
+        def big_sigma(word, next_word, rotations):
+            x, y, z = (old_bit(word, next_word, r) for r in rotations)
+            return x ^ y ^ z
+
+        first_bit = bit == 0
+
+        def serial_add(x, y):
+            """One bit of x + y, least significant first; the carry restarts at bit 0."""
+            carry = Signal()
+            carry_in = carry & ~first_bit
+            m.d.sync += carry.eq((x & y) | (carry_in & (x | y)))
+            return x ^ y ^ carry_in
+
+        k_bits = Const(sum(spec.K[t] << (WORD * t) for t in range(rounds)), WORD * rounds)
+        w_bits = Cat(*(self.tail[t] for t in range(rounds)))
+        k = k_bits.bit_select(round_index * WORD + bit, 1)
+        w = w_bits.bit_select(round_index * WORD + bit, 1)
+        ch = (e[0] & f[0]) | (~e[0] & g[0])
+        maj = (a[0] & b[0]) | (a[0] & c[0]) | (b[0] & c[0])
+        t1 = serial_add(serial_add(serial_add(serial_add(h[0], k), w), big_sigma(e, f, (6, 11, 25))), ch)
+        t2 = serial_add(big_sigma(a, b, (2, 13, 22)), maj)
+        new_a, new_e = serial_add(t1, t2), serial_add(d[0], t1)
+
+        # What enters each word's top bit: the midstate while loading, else the round.
+        round_in = [new_a, a[0], b[0], c[0], new_e, e[0], f[0], g[0]]
+        with m.If(active):
+            for i, word in enumerate(words):
+                entering = Mux(loading, self.midstate[i].bit_select(bit, 1), round_in[i])
+                m.d.sync += word.eq(Cat(word[1:], entering))
 
         block = [self.tail[0], self.tail[1], self.tail[2], None] + [spec.BLOCK2_PADDING[i] for i in range(4, 16)]
         w16 = next_w(block)
         w17 = next_w(block[1:] + [w16])
         m.d.comb += [
-            self.state3.eq(Cat(*state)),
+            self.state3.eq(Cat(*words)),
             self.w16.eq(w16),
             self.w17.eq(w17),
-            self.ready.eq((step == rounds) & ~self.start),
+            self.ready.eq(~active & ~self.start),
         ]
         return m

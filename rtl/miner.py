@@ -75,8 +75,8 @@ class Miner(wiring.Component):
     @property
     def setup_clocks(self):
         """Clock edges from the one taking ``start`` to the one starting the cores: one to
-        start them, then the precompute (3 rounds) and the slice division side by side."""
-        return 2 + max(3, self._divide_steps)
+        start them, then the precompute and the slice division side by side."""
+        return 2 + max(JobPrecompute.clocks, self._divide_steps)
 
     @property
     def _divide_steps(self):

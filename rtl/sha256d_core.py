@@ -2,6 +2,7 @@
 
 from amaranth.hdl import Array, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import spec
@@ -148,8 +149,15 @@ class Sha256dCore(wiring.Component):
         self._handoff = handoff = Signal()
         if L > 1:
             self._phase = phase = Signal(range(L))
+            # The phase of the next clock, known a clock early: the K tables are
+            # synchronous ROMs (block RAM where the FPGA has it) addressed by it.
+            self._phase_next = phase_next = Signal(range(L))
+            m.d.comb += phase_next.eq(phase)
             with m.If(advance):
-                m.d.sync += phase.eq(Mux(phase == L - 1, 0, phase + 1))
+                m.d.comb += phase_next.eq(Mux(phase == L - 1, 0, phase + 1))
+            with m.If(self.start | self.abort):
+                m.d.comb += phase_next.eq(0)
+            m.d.sync += phase.eq(phase_next)
             m.d.comb += handoff.eq(advance & (phase == L - 1))
         else:
             self._phase = None
@@ -194,8 +202,6 @@ class Sha256dCore(wiring.Component):
 
         with m.If(self.start | self.abort):
             m.d.sync += [v.eq(0) for v in self._valids + [result_valid, result_hit]]
-            if self._phase is not None:
-                m.d.sync += self._phase.eq(0)
             m.d.sync += feeding.eq(self.start)
         with m.If(self.start):
             m.d.sync += [counter.eq(self.first), out_counter.eq(self.first)]
@@ -244,17 +250,25 @@ class Sha256dCore(wiring.Component):
         if self.clocks_per_nonce == 1:
             return _pipelined_round(regs, rounds[0], last_w), valid
         m, phase = self._m, self._phase
-        out = self._iterative_round(regs, rounds, last_w)
+        out = self._iterative_round(name, regs, rounds, last_w)
         with m.If(~self._handoff & self._advance & (phase < len(rounds))):
             m.d.sync += [regs[key].eq(out[key]) for key in regs]
         return (out if len(rounds) == self.clocks_per_nonce else regs), valid
 
-    def _iterative_round(self, regs, rounds, last_w):
-        """One round unit for rounds[phase]: K and the last-round cases come from
-        small tables indexed by the phase."""
+    def _iterative_round(self, name, regs, rounds, last_w):
+        """One round unit for rounds[phase]: K comes from a ROM, the last-round cases
+        from a small table, both indexed by the phase."""
         pad = self.clocks_per_nonce - len(rounds)
-        k_next = Array([Const(spec.K[t + 1] if t + 1 <= last_w else 0, 32) for t in rounds]
-                       + [Const(0, 32)] * pad)[self._phase]
+        # K[t+1] of this clock's round t, read at the previous clock edge. Past 16
+        # words a LUT table grows fast (61 words: ~250 iCE40 LUTs), so it goes in
+        # block RAM; smaller ones stay in LUTs.
+        k_table = [spec.K[t + 1] if t + 1 <= last_w else 0 for t in rounds] + [0] * pad
+        attrs = {"ram_style": "block"} if len(k_table) > 16 else None
+        self._m.submodules[f"{name}_k"] = k_rom = Memory(shape=32, depth=len(k_table), init=k_table,
+                                                         attrs=attrs)
+        k_read = k_rom.read_port()
+        self._m.d.comb += k_read.addr.eq(self._phase_next)
+        k_next = k_read.data
         window = [regs[key] for key in WINDOW]
         w_next = window[1]
         if any(t + 1 > last_w for t in rounds):
