@@ -112,3 +112,40 @@ def test_asic_report_area_per_throughput_falls_with_unrolling():
     assert not small["unweighted_cell_types"]
     assert larger["nand2_equivalent"] > small["nand2_equivalent"]
     assert larger["nand2_per_nonce_per_clock"] < small["nand2_per_nonce_per_clock"]
+
+
+class FakeBuild:
+    """Stands in for hashforge.boards.build: each clock asked for gives the Fmax in
+    ``fmax_at`` (by the PLL clock it makes), and the calls are recorded."""
+
+    def __init__(self, fmax_at):
+        self.fmax_at, self.calls = fmax_at, []
+
+    def report(self, pll_mhz):
+        from types import SimpleNamespace
+        fmax = self.fmax_at(pll_mhz)
+        return SimpleNamespace(pll_mhz=pll_mhz, fmax_mhz=fmax, meets_timing=fmax >= pll_mhz)
+
+    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress):
+        pll_mhz = round(target_mhz * 4) / 4       # a PLL that makes quarter-MHz steps
+        self.calls.append(pll_mhz)
+        return self.report(pll_mhz)
+
+
+@pytest.mark.parametrize("fmax_at, expected_clocks, expected_pll", [
+    # The second build reaches its predecessor's Fmax: done.
+    (lambda pll: 52.0, [24.0, 50.5], 50.5),
+    # The second build misses by a little (placement changed): one more, lower.
+    (lambda pll: 52.0 if pll < 30 else (50.0 if pll > 49 else 49.0), [24.0, 50.5, 48.5], 48.5),
+    # Nothing ever meets timing: the passes run out and the last build is returned.
+    (lambda pll: pll - 1, [24.0, 22.25, 20.5, 19.0], 19.0),
+])
+def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_clocks, expected_pll):
+    from argparse import Namespace
+    from hashforge.host.cli import _auto_frequency
+    fake = FakeBuild(fmax_at)
+    first = fake.build_board("b", 1, 61, 24.0, None, None, None)
+    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None)
+    report = _auto_frequency(fake, args, first, progress=lambda message: None)
+    assert fake.calls == expected_clocks
+    assert report.pll_mhz == expected_pll
