@@ -12,6 +12,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
+from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE
+
 from .board_top import BoardTop
 from .pll import ecp5_pll_setting, ice40_pll_setting
 from .registry import get_board
@@ -149,7 +151,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     progress = progress or (lambda message: None)
     platform = board.platform_class()()
     setting = pll_setting(board, platform, freq_mhz)
-    top = BoardTop(setting, cores, clocks_per_nonce, baud)
+    top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
@@ -170,6 +172,12 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
             try:
                 plan.execute_local(out_dir)
             except Exception as error:
+                over = overfull_resources(out_dir / "hashforge.tim")
+                if over:
+                    raise BuildError(
+                        f"{cores} core(s) x {clocks_per_nonce} clock(s)/nonce does not fit the {board.device}: "
+                        f"{'; '.join(over)}. {_smaller_hint(cores, clocks_per_nonce)}; logs are in {out_dir}"
+                    ) from None
                 log = _tail(out_dir / "hashforge.tim") or _tail(out_dir / "hashforge.rpt")
                 raise BuildError(f"the {board.name} build failed ({error}); last log lines:\n{log}\n"
                                  f"logs are in {out_dir}") from None
@@ -179,6 +187,26 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def _smaller_hint(cores, clocks_per_nonce):
+    options = []
+    if clocks_per_nonce < MAX_CLOCKS_PER_NONCE:
+        options.append(f"a larger --clocks-per-nonce (up to {MAX_CLOCKS_PER_NONCE})")
+    if cores > 1:
+        options.append("fewer --cores")
+    options.append("a larger board (`hashforge boards`)")
+    return "Try " + " or ".join(options)
+
+
+def overfull_resources(log_path):
+    """nextpnr's utilization lines whose use exceeds the device, e.g. 'ICESTORM_LC 6577/5280 (124%)'."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return []
+    found = re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+(\d+)%", text, re.MULTILINE)
+    return [f"{cell} {used}/{total} ({percent}%)" for cell, used, total, percent in found if int(used) > int(total)]
 
 
 def _tail(path, lines=8):

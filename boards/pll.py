@@ -73,13 +73,21 @@ class PLL(wiring.Component):
     Attributes
     ----------
     clk_in : In(1)
-        The board's oscillator.
+        The board's oscillator (unused when ``pad`` is given).
+
+    Parameters
+    ----------
+    pad : the oscillator's raw pin (``platform.request(..., dir="-")``), or None
+        iCE40 only: on boards whose oscillator comes in on the PLL's own pad (the
+        iCEBreaker's pin 35), the PLL must take it straight from the pad
+        (``SB_PLL40_PAD``); nextpnr cannot place ``SB_PLL40_CORE`` there.
     locked : Out(1)
         The PLL is locked; ``sync`` is held in reset until then.
     """
 
-    def __init__(self, setting):
+    def __init__(self, setting, pad=None):
         self.setting = setting
+        self.pad = pad
         super().__init__({"clk_in": In(1), "locked": Out(1)})
 
     def elaborate(self, platform):
@@ -88,11 +96,11 @@ class PLL(wiring.Component):
         clk_out = Signal()
         d = self.setting.dividers
         if self.setting.family == "ice40":
+            reference = {"i_REFERENCECLK": self.clk_in} if self.pad is None else {"i_PACKAGEPIN": self.pad.io}
             m.submodules.pll = Instance(
-                "SB_PLL40_CORE",
+                "SB_PLL40_CORE" if self.pad is None else "SB_PLL40_PAD",
                 p_FEEDBACK_PATH="SIMPLE", p_DIVR=d["DIVR"], p_DIVF=d["DIVF"], p_DIVQ=d["DIVQ"],
-                p_FILTER_RANGE=d["FILTER_RANGE"],
-                i_REFERENCECLK=self.clk_in, i_RESETB=1, i_BYPASS=0,
+                p_FILTER_RANGE=d["FILTER_RANGE"], **reference, i_RESETB=1, i_BYPASS=0,
                 o_PLLOUTGLOBAL=clk_out, o_LOCK=self.locked)
         else:
             m.submodules.pll = Instance(
