@@ -43,9 +43,9 @@ BOARDS = {b.name: b for b in [
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            basis="measured: no configuration fits yet (L=61 packs into 6586 logic cells, the UP5K has 5280)"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=31, freq_mhz=60.0,
-          basis="measured: L=31 10402 LUTs (of 12k), Fmax 66.7 MHz at 60 MHz = 1.94 MH/s; "
-                "L=61 7412 LUTs, Fmax 62.8 MHz = 0.98 MH/s; L=16 needs 16.7k LUTs"),
+          clocks_per_nonce=31, freq_mhz=80.0,
+          basis="measured: L=31 8790 LUTs (of 12k), Fmax 81.9 MHz at 80 MHz = 2.58 MH/s; "
+                "below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=16, freq_mhz=62.5,
           basis="measured: L=16 16022 LUTs (of 24k), Fmax 64.5 MHz at 62.5 MHz = 3.91 MH/s"),
