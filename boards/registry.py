@@ -47,16 +47,17 @@ BOARDS = {b.name: b for b in [
           basis="measured: L=31 8790 LUTs (of 12k), Fmax 81.9 MHz at 80 MHz = 2.58 MH/s; "
                 "below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=16, freq_mhz=62.5,
-          basis="measured: L=16 16022 LUTs (of 24k), Fmax 64.5 MHz at 62.5 MHz = 3.91 MH/s"),
+          clocks_per_nonce=12, freq_mhz=75.0,
+          basis="measured: L=12 19255 LUTs (of 24k), Fmax 76.5 MHz at 75 MHz = 6.25 MH/s "
+                "(L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=16, freq_mhz=62.5,
-          basis="from the 25F build (L=16, Fmax 64.5 MHz) and the 85F bench (L=16, Fmax 71.4 MHz); "
-                "a smaller L that fits is not measured yet"),
+          clocks_per_nonce=12, freq_mhz=75.0,
+          basis="from the 25F build (L=12, 19.3k LUTs, Fmax 76.5 MHz); not built on this die yet, "
+                "where two cores or a smaller L would fit"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=16, freq_mhz=62.5,
-          basis="measured (bench/core_area.py, no pins): L=16 16.7k LUTs, Fmax 71.4 MHz = 4.46 MH/s; "
-                "L=8 and below not measured yet (place and route runs past 45 min here)"),
+          clocks_per_nonce=12, freq_mhz=75.0,
+          basis="from the 25F build (L=12, 19.3k LUTs, Fmax 76.5 MHz); not built on this die yet "
+                "(place and route of larger configurations runs past an hour here)"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
