@@ -55,9 +55,10 @@ BOARDS = {b.name: b for b in [
           basis="measured: L=12 19255 LUTs (of 44k), Fmax 79.8 MHz at 75 MHz = 6.25 MH/s; "
                 "two cores or a smaller L would fit but are not built yet"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=75.0,
-          basis="from the 25F build (L=12, 19.3k LUTs, Fmax 76.5 MHz); not built on this die yet "
-                "(place and route of larger configurations runs past an hour here)"),
+          clocks_per_nonce=12, freq_mhz=62.5,
+          basis="measured: L=12 19365 LUTs (of 84k), Fmax 66.9 MHz at 62.5 MHz = 5.21 MH/s; at 75 MHz "
+                "Fmax 72.4 and at 70 MHz 65.9 (both missed: placement on this die varies build to build); "
+                "several cores not built yet (place and route of larger builds runs past an hour here)"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
