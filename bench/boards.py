@@ -3,9 +3,10 @@
     .venv/bin/python bench/boards.py [--board NAME ...] [--build-dir build/boards] [--json]
 
 Builds (or takes from the bitstream cache) the default configuration of every primary
-board, and of the HX8K breakout board (the iCE40 on which the smallest configuration fits), with the same flow as ``hashforge build`` (Yosys + nextpnr from YoWASP), and prints
-LUTs, FFs, Fmax, the PLL clock and MH/s side by side with fpgaminer's open-source miner on
-the same flow (figures from the core issue). A board whose default does not fit is reported
+board and of the HX8K breakout board (the iCE40 the smallest configuration fits) with the
+same flow as ``hashforge build`` (Yosys + nextpnr from YoWASP), and prints LUTs, FFs, Fmax,
+the PLL clock and MH/s side by side with fpgaminer's open-source miner on the same flow
+(figures from the core issue). A board whose default does not fit is reported
 with the error, not skipped. The ULX3S 85F takes the longest (tens of minutes uncached).
 """
 

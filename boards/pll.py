@@ -74,6 +74,8 @@ class PLL(wiring.Component):
     ----------
     clk_in : In(1)
         The board's oscillator (unused when ``pad`` is given).
+    locked : Out(1)
+        The PLL is locked; ``sync`` is held in reset until then.
 
     Parameters
     ----------
@@ -81,8 +83,6 @@ class PLL(wiring.Component):
         iCE40 only: on boards whose oscillator comes in on the PLL's own pad (the
         iCEBreaker's pin 35), the PLL must take it straight from the pad
         (``SB_PLL40_PAD``); nextpnr cannot place ``SB_PLL40_CORE`` there.
-    locked : Out(1)
-        The PLL is locked; ``sync`` is held in reset until then.
     """
 
     def __init__(self, setting, pad=None):

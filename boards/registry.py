@@ -41,7 +41,7 @@ BOARDS = {b.name: b for b in [
     # Primary boards.
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
-           basis="measured: no configuration fits yet (L=61 packs into 6586 logic cells, the UP5K has 5280)"),
+           basis="measured: no configuration fits yet (L=61 needs 6577 logic cells, the UP5K has 5280)"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=80.0,
           basis="measured: L=31 8790 LUTs (of 12k), Fmax 81.9 MHz at 80 MHz = 2.58 MH/s; "

@@ -15,8 +15,6 @@ MIDSTATE_AT, TAIL_AT = _OFFSETS["midstate"][0], _OFFSETS["tail"][0]
 # (a nonce qualifies when the hash's top 32 bits are zero), the whole nonce space.
 ICARUS_FIXED_FIELDS = {"job_id": 0, "flags": 0, "target": 0, "first": 0, "last": 0xFFFFFFFF}
 assert all(_OFFSETS[name][0] < MIDSTATE_AT for name in ICARUS_FIXED_FIELDS)
-
-
 # An Icarus packet carries the midstate in bytes 0..31 and the tail in bytes 52..63,
 # each field byte-reversed (words in reverse order, each big-endian; see spec.icarus_work).
 ICARUS_MIDSTATE_AT, ICARUS_TAIL_AT = 0, 52
