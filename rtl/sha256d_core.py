@@ -6,6 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import spec
+from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
 from .sha256_logic import CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower, next_w
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
@@ -58,7 +59,9 @@ class Sha256dCore(wiring.Component):
     stage takes a new one, so the core hashes one nonce per ``clocks_per_nonce``
     clocks. Round stages run up to ``clocks_per_nonce`` rounds each, reusing one
     round unit: ``clocks_per_nonce=1`` is fully pipelined (one round unit per round,
-    122 in all), ``clocks_per_nonce=61`` is two round units in all.
+    122 in all), ``clocks_per_nonce=61`` is two round units in all. When a stage runs
+    a whole hash (61) its message schedule lives in block RAM
+    (:class:`ScheduleMemory`) instead of a 16-word register window.
 
     Parameters
     ----------
@@ -131,6 +134,11 @@ class Sha256dCore(wiring.Component):
     def latency(self):
         """See :func:`core_latency`."""
         return core_latency(self.clocks_per_nonce)
+
+    @property
+    def schedule_in_ram(self):
+        """Each round stage runs a whole hash, so its schedule can live in block RAM."""
+        return len(self.hash1_stages) == len(self.hash2_stages) == 1
 
     @property
     def nonces_per_clock(self):
@@ -244,20 +252,45 @@ class Sha256dCore(wiring.Component):
         return transform(regs), self._valid(name, valid_in)
 
     def _round_stage(self, name, bundle, valid_in, rounds, last_w):
+        window = None
+        if self.schedule_in_ram:
+            window = self._schedule_memory(name, bundle, rounds, last_w)
+            bundle = _state_only(bundle)
         regs = self._register(name, bundle)
         valid = self._valid(name, valid_in)
         self.probes[name] = (rounds, regs, valid)
         if self.clocks_per_nonce == 1:
             return _pipelined_round(regs, rounds[0], last_w), valid
         m, phase = self._m, self._phase
-        out = self._iterative_round(name, regs, rounds, last_w)
+        out = self._iterative_round(name, regs, rounds, last_w, window)
         with m.If(~self._handoff & self._advance & (phase < len(rounds))):
             m.d.sync += [regs[key].eq(out[key]) for key in regs]
         return (out if len(rounds) == self.clocks_per_nonce else regs), valid
 
-    def _iterative_round(self, name, regs, rounds, last_w):
+    def _schedule_memory(self, name, bundle, rounds, last_w):
+        """The stage's schedule in block RAM, preloaded from ``bundle``'s window words,
+        which the previous stage holds for the next nonce during this one. Returns
+        the taps W[t], W[t+1], W[t+9], W[t+14] as a 16-word window with gaps."""
+        m = self._m
+        window_words = [bundle[key] for key in WINDOW]
+        constants = {j: word for j, word in enumerate(window_words) if kind(word) == CONST}
+        m.submodules[f"{name}_schedule"] = schedule = ScheduleMemory(rounds[0], len(rounds), last_w, constants)
+        m.d.comb += [
+            schedule.phase.eq(self._phase),
+            schedule.phase_next.eq(self._phase_next),
+            schedule.advance.eq(self._advance),
+            schedule.handoff.eq(self._handoff),
+        ]
+        m.d.comb += [schedule.init[i].eq(lower(window_words[j])) for i, j in enumerate(schedule.variable)]
+        window = [None] * len(WINDOW)
+        for i, offset in enumerate(SCHEDULE_TAPS):
+            window[offset] = schedule.taps[i]
+        return window
+
+    def _iterative_round(self, name, regs, rounds, last_w, window=None):
         """One round unit for rounds[phase]: K comes from a ROM, the last-round cases
-        from a small table, both indexed by the phase."""
+        from a small table, both indexed by the phase. ``window`` is the schedule
+        memory's taps, or None for a register window in ``regs``."""
         pad = self.clocks_per_nonce - len(rounds)
         # K[t+1] of this clock's round t, read at the previous clock edge. Past 16
         # words a LUT table grows fast (61 words: ~250 iCE40 LUTs), so it goes in
@@ -269,14 +302,17 @@ class Sha256dCore(wiring.Component):
         k_read = k_rom.read_port()
         self._m.d.comb += k_read.addr.eq(self._phase_next)
         k_next = k_read.data
-        window = [regs[key] for key in WINDOW]
+        in_registers = window is None
+        if in_registers:
+            window = [regs[key] for key in WINDOW]
         w_next = window[1]
         if any(t + 1 > last_w for t in rounds):
             w_used = Array([Const(t + 1 <= last_w, 1) for t in rounds] + [Const(0, 1)] * pad)
             w_next = Mux(w_used[self._phase], window[1], 0)
         out = folded_round({key: regs[key] for key in STATE}, add(k_next, w_next))
-        for key, word in zip(WINDOW, window[1:] + [next_w(window)]):
-            out[key] = word
+        if in_registers:
+            for key, word in zip(WINDOW, window[1:] + [next_w(window)]):
+                out[key] = word
         return out
 
     # --- transforms between the hashes ----------------------------------------------------
