@@ -5,7 +5,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .job_precompute import JobPrecompute
-from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency
+from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency, uses_job_precompute
 
 RESULT_LAYOUT = data.StructLayout({"nonce": 32, "job_id": 8})
 FIFO_LATENCY = 2      # SyncFIFOBuffered: write, then the registered read
@@ -23,7 +23,8 @@ class Miner(wiring.Component):
     cores : int
         Number of :class:`Sha256dCore` instances.
     clocks_per_nonce : int
-        Passed to each core (1 = fully pipelined).
+        Passed to each core (1 = fully pipelined; 64 = smallest, without the job
+        precompute).
     fifo_depth : int
         Results buffered before the cores stall.
 
@@ -76,7 +77,8 @@ class Miner(wiring.Component):
     def setup_clocks(self):
         """Clock edges from the one taking ``start`` to the one starting the cores: one to
         start them, then the precompute and the slice division side by side."""
-        return 2 + max(JobPrecompute.clocks, self._divide_steps)
+        precompute = JobPrecompute.clocks if uses_job_precompute(self.clocks_per_nonce) else 0
+        return 2 + max(precompute, self._divide_steps)
 
     @property
     def _divide_steps(self):
@@ -90,7 +92,6 @@ class Miner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.precompute = pre = JobPrecompute()
         cores = [Sha256dCore(self.clocks_per_nonce) for _ in range(self.cores)]
         self.core_instances = cores     # for probing in simulation
         for i, core in enumerate(cores):
@@ -102,17 +103,23 @@ class Miner(wiring.Component):
         job_id = Signal(8)
         with m.If(self.start):
             m.d.sync += job_id.eq(self.job_id)
-        m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail)]
+        precompute_start = Signal()
+        m.d.sync += precompute_start.eq(self.start)
+        if uses_job_precompute(self.clocks_per_nonce):
+            m.submodules.precompute = pre = JobPrecompute()
+            m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail), pre.start.eq(precompute_start)]
+            precompute_ready = pre.ready
+        else:
+            pre, precompute_ready = None, 1
 
         chunk, chunk_ready = self._slice_size(m, first, last)
 
         setting_up = Signal()
         cores_started = Signal()
-        m.d.sync += pre.start.eq(self.start)
         with m.If(self.start):
             m.d.sync += setting_up.eq(1)
         launch = Signal()
-        m.d.comb += launch.eq(setting_up & pre.ready & chunk_ready & ~self.start & ~pre.start)
+        m.d.comb += launch.eq(setting_up & precompute_ready & chunk_ready & ~self.start & ~precompute_start)
         with m.If(launch | self.abort):
             m.d.sync += setting_up.eq(0)
         m.d.comb += cores_started.eq(launch & ~self.abort)
@@ -123,14 +130,15 @@ class Miner(wiring.Component):
             m.d.comb += [
                 core_first.eq(first + chunk * i),
                 core_end.eq(core_first + chunk),
-                core.midstate.eq(midstate), core.state3.eq(pre.state3),
-                core.w2.eq(tail[2]), core.w16.eq(pre.w16), core.w17.eq(pre.w17),
+                core.midstate.eq(midstate), core.tail.eq(tail),
                 core.target.eq(target), core.swap_nonce.eq(swap_nonce),
                 core.first.eq(core_first[:32]),
                 core.last.eq(Mux(core_end - 1 > last, last, (core_end - 1)[:32])),
                 core.start.eq(cores_started & (core_first <= last) & (chunk != 0)),
                 core.abort.eq(self.start | self.abort),
             ]
+            if pre is not None:
+                m.d.comb += [core.state3.eq(pre.state3), core.w16.eq(pre.w16), core.w17.eq(pre.w17)]
 
         # Round-robin merge of the cores' results into one FIFO.
         # Buffered: its storage is a block RAM with a registered read, not flip-flops.
@@ -163,7 +171,7 @@ class Miner(wiring.Component):
         m.d.sync += self.nonces_hashed.eq(self.nonces_hashed + hashed_now)
         # level, not r_rdy: the buffered FIFO shows nothing for a clock while an entry
         # moves to its output register, and busy must not drop then.
-        busy = setting_up | pre.start | (results_fifo.level != 0)
+        busy = setting_up | precompute_start | (results_fifo.level != 0)
         for core in cores:
             busy = busy | core.busy
         m.d.comb += self.busy.eq(busy)

@@ -11,29 +11,48 @@ from .sha256_logic import CONST, JobWord, NONCE, add, bswap32, folded_round, fol
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
+ROUND_OUTPUTS = ("a", "e")       # the words a round computes; the others it shifts
 
 # Rounds each hash runs: the header's second block from round 3 (rounds 0..2 are
-# job constants), the second hash up to round 60 (its top word is then known).
+# job constants, computed once per job by JobPrecompute), the second hash up to
+# round 60 (its top word is then known).
 HASH1_ROUNDS = tuple(range(spec.JOB_CONSTANT_ROUNDS, spec.ROUNDS))
 HASH2_ROUNDS = tuple(range(spec.HASH2_ROUNDS_NEEDED))
 HASH1_LAST_W = spec.ROUNDS - 1
 HASH2_LAST_W = spec.HASH2_ROUNDS_NEEDED - 1
 
-MAX_CLOCKS_PER_NONCE = len(HASH1_ROUNDS)
+MAX_PIPELINED_CLOCKS_PER_NONCE = len(HASH1_ROUNDS)
+# The smallest configuration: one round unit per hash, the first running all 64 rounds
+# itself, so the miner needs no job precompute unit (3 clocks per nonce more, about
+# 600 iCE40 logic cells less).
+ALL_ROUNDS_CLOCKS_PER_NONCE = spec.ROUNDS
+MAX_CLOCKS_PER_NONCE = ALL_ROUNDS_CLOCKS_PER_NONCE
 
 
 def check_clocks_per_nonce(clocks_per_nonce):
     if isinstance(clocks_per_nonce, bool) or not isinstance(clocks_per_nonce, int):
         raise TypeError(f"clocks_per_nonce must be an integer, not {clocks_per_nonce!r}")
-    if not 1 <= clocks_per_nonce <= MAX_CLOCKS_PER_NONCE:
-        raise ValueError(f"clocks_per_nonce must be in 1..{MAX_CLOCKS_PER_NONCE}, "
-                         f"got {clocks_per_nonce}")
+    if not (1 <= clocks_per_nonce <= MAX_PIPELINED_CLOCKS_PER_NONCE
+            or clocks_per_nonce == ALL_ROUNDS_CLOCKS_PER_NONCE):
+        raise ValueError(f"clocks_per_nonce must be in 1..{MAX_PIPELINED_CLOCKS_PER_NONCE} or "
+                         f"{ALL_ROUNDS_CLOCKS_PER_NONCE} (no job precompute), got {clocks_per_nonce}")
     return clocks_per_nonce
+
+
+def uses_job_precompute(clocks_per_nonce):
+    """Whether rounds 0..2 of the header's second block come from :class:`JobPrecompute`
+    (every size but the smallest)."""
+    return clocks_per_nonce != ALL_ROUNDS_CLOCKS_PER_NONCE
+
+
+def hash1_rounds(clocks_per_nonce):
+    """The rounds of the first hash the core runs for every nonce."""
+    return HASH1_ROUNDS if uses_job_precompute(clocks_per_nonce) else tuple(range(spec.ROUNDS))
 
 
 def stage_names(clocks_per_nonce):
     """The core's pipeline stages in order; each holds a nonce for ``clocks_per_nonce`` clocks."""
-    hash1 = len(split_rounds(HASH1_ROUNDS, clocks_per_nonce))
+    hash1 = len(split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce))
     hash2 = len(split_rounds(HASH2_ROUNDS, clocks_per_nonce))
     return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + ["digest"]
             + [f"hash2_s{i}" for i in range(hash2)] + ["check", "result"])
@@ -59,21 +78,25 @@ class Sha256dCore(wiring.Component):
     stage takes a new one, so the core hashes one nonce per ``clocks_per_nonce``
     clocks. Round stages run up to ``clocks_per_nonce`` rounds each, reusing one
     round unit: ``clocks_per_nonce=1`` is fully pipelined (one round unit per round,
-    122 in all), ``clocks_per_nonce=61`` is two round units in all. When a stage runs
+    122 in all), ``clocks_per_nonce=61`` is two round units in all, and 64 is two
+    round units with rounds 0..2 run for every nonce instead of once per job
+    (``state3``, ``w16`` and ``w17`` are then unused). When a stage runs
     a whole hash (61) its message schedule lives in block RAM
     (:class:`ScheduleMemory`) instead of a 16-word register window.
 
     Parameters
     ----------
     clocks_per_nonce : int
-        1 .. 61. Area falls and hashing time grows with it.
+        1 .. 61, or 64. Area falls and hashing time grows with it.
 
     Attributes
     ----------
     midstate, state3 : In(ArrayLayout(32, 8))
         Job constants: the SHA-256 state after the header's first 64 bytes, and after
         rounds 0..2 of its second block (``state3``; from :class:`JobPrecompute`).
-    w2, w16, w17 : In(32)
+    tail : In(ArrayLayout(32, 3))
+        W0..W2 of the second block (the header's last 12 bytes before the nonce).
+    w16, w17 : In(32)
         Job-constant schedule words of the second block.
     target : In(32)
         A nonce qualifies when bswap32(H7), the top 32 bits of the hash as a
@@ -97,12 +120,12 @@ class Sha256dCore(wiring.Component):
 
     def __init__(self, clocks_per_nonce=1):
         self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
-        self.hash1_stages = split_rounds(HASH1_ROUNDS, clocks_per_nonce)
+        self.hash1_stages = split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce)
         self.hash2_stages = split_rounds(HASH2_ROUNDS, clocks_per_nonce)
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "state3": In(data.ArrayLayout(32, 8)),
-            "w2": In(32),
+            "tail": In(data.ArrayLayout(32, 3)),
             "w16": In(32),
             "w17": In(32),
             "target": In(32),
@@ -182,7 +205,7 @@ class Sha256dCore(wiring.Component):
         bundle, valid = self._transform_stage("feed", {"counter": counter}, feeding, self._feed_to_hash1)
         for i, rounds in enumerate(self.hash1_stages):
             bundle, valid = self._round_stage(f"hash1_s{i}", bundle, valid, rounds, HASH1_LAST_W)
-        bundle, valid = self._transform_stage("digest", _state_only(bundle), valid, self._digest_to_hash2)
+        bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
         for i, rounds in enumerate(self.hash2_stages):
             bundle, valid = self._round_stage(f"hash2_s{i}", bundle, valid, rounds, HASH2_LAST_W)
         bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
@@ -318,23 +341,38 @@ class Sha256dCore(wiring.Component):
     # --- transforms between the hashes ----------------------------------------------------
 
     def _feed_to_hash1(self, regs):
-        """The nonce becomes W3; rounds 0..2 are done (``state3``)."""
+        """The nonce becomes W3; the hash starts after rounds 0..2 (``state3``) or,
+        without the job precompute, from the midstate at round 0."""
         counter = regs["counter"]
         w3 = Mux(self.swap_nonce, bswap32(counter), counter)
-        w = {2: JobWord(self.w2), 3: w3, **spec.BLOCK2_PADDING,
-             16: JobWord(self.w16), 17: JobWord(self.w17)}
-        first = spec.JOB_CONSTANT_ROUNDS
-        w[first + 15] = next_w([w[i] for i in range(first - 1, first + 15)])
-        state3 = [JobWord(self.state3[i]) for i in range(8)]
-        bundle = dict(zip(STATE[:7], state3[:7]))
-        bundle["hkw"] = add(state3[7], spec.K[first], w3)
+        w = {0: JobWord(self.tail[0]), 1: JobWord(self.tail[1]), 2: JobWord(self.tail[2]), 3: w3,
+             **spec.BLOCK2_PADDING}
+        first = self.hash1_stages[0][0]
+        if first == 0:
+            state = [JobWord(self.midstate[i]) for i in range(8)]
+        else:
+            w.update({16: JobWord(self.w16), 17: JobWord(self.w17)})
+            w[first + 15] = next_w([w[i] for i in range(first - 1, first + 15)])
+            state = [JobWord(self.state3[i]) for i in range(8)]
+        bundle = dict(zip(STATE[:7], state[:7]))
+        bundle["hkw"] = add(state[7], spec.K[first], w[first])
         for i in range(16):
             bundle[f"w{i}"] = w[first + i]
         return bundle
 
+    def _digest_in(self, bundle):
+        """What the digest stage registers: the state after round 63 (``hkw`` is the
+        plain h there), the midstate already added to the words the last round only
+        shifted. Their adder then shares a logic cell with the register it feeds; ``a``
+        and ``e`` leave the round logic, so their add comes after the register, off the
+        round's critical path."""
+        return {key: bundle[key] if key in ROUND_OUTPUTS else add(JobWord(self.midstate[i]), bundle[key])
+                for i, key in enumerate(STATE)}
+
     def _digest_to_hash2(self, regs):
-        """First digest = midstate + state after round 63 (``hkw`` is the plain h there)."""
-        digest = [add(JobWord(self.midstate[i]), regs[key]) for i, key in enumerate(STATE)]
+        """First digest = midstate + state after round 63 (see :meth:`_digest_in`)."""
+        digest = [add(JobWord(self.midstate[i]), regs[key]) if key in ROUND_OUTPUTS else regs[key]
+                  for i, key in enumerate(STATE)]
         block = digest + [spec.HASH2_PADDING[i] for i in range(8, 16)]
         bundle = dict(zip(STATE[:7], spec.H0[:7]))
         bundle["hkw"] = add(spec.H0[7], spec.K[0], block[0])
