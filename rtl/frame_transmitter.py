@@ -44,22 +44,35 @@ class FrameTransmitter(wiring.Component):
         crc = Signal(16)
         index = Signal(8)
         payload_bytes = Array(payload[8 * i:8 * i + 8] for i in range(self.max_payload))
+        # The payload byte at ``index``, registered: the wide multiplexer then ends at a
+        # register instead of running on into the UART and the CRC. It is stale for the
+        # clock after ``index`` or the payload changes (the UART takes a byte far less often).
+        current_byte, stale = Signal(8), Signal()
+        m.d.sync += [current_byte.eq(payload_bytes[index]), stale.eq(0)]
         sent = self.bytes.valid & self.bytes.ready
-        crc_next = crc16_update(m, crc, self.bytes.payload)    # CRC including the byte being sent
+        # The CRC takes in each byte the clock after it is sent, from a register:
+        # the byte multiplexer and the CRC's XOR network are too deep for one clock.
+        crc_byte, crc_due = Signal(8), Signal()
+        m.d.sync += crc_due.eq(0)
+        with m.If(crc_due):
+            m.d.sync += crc.eq(crc16_update(m, crc, crc_byte))
+
+        def take_into_crc():
+            m.d.sync += [crc_byte.eq(self.bytes.payload), crc_due.eq(1)]
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(self.send):
                     m.d.sync += [frame_type.eq(self.frame_type), length.eq(self.length),
-                                 payload.eq(self.payload), index.eq(0), crc.eq(0xFFFF)]
+                                 payload.eq(self.payload), index.eq(0), crc.eq(0xFFFF), stale.eq(1)]
                     m.next = "SYNC0"
                     with m.If(self.raw):
                         m.next = "RAW"
             with m.State("RAW"):
-                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(payload_bytes[index])]
+                m.d.comb += [self.bytes.valid.eq(~stale), self.bytes.payload.eq(current_byte)]
                 with m.If(sent):
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += [index.eq(index + 1), stale.eq(1)]
                     with m.If(index == length - 1):
                         m.next = "IDLE"
             for state, next_state, value in [("SYNC0", "SYNC1", frames.SYNC[0]),
@@ -71,24 +84,24 @@ class FrameTransmitter(wiring.Component):
             with m.State("TYPE"):
                 m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(frame_type)]
                 with m.If(sent):
-                    m.d.sync += crc.eq(crc_next)
+                    take_into_crc()
                     m.next = "LENGTH"
             with m.State("LENGTH"):
                 m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(length)]
                 with m.If(sent):
-                    m.d.sync += crc.eq(crc_next)
+                    take_into_crc()
                     m.next = "PAYLOAD"
                     with m.If(length == 0):
                         m.next = "CRC_HIGH"
             with m.State("PAYLOAD"):
-                byte = payload_bytes[index]
-                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(byte)]
+                m.d.comb += [self.bytes.valid.eq(~stale), self.bytes.payload.eq(current_byte)]
                 with m.If(sent):
-                    m.d.sync += [crc.eq(crc_next), index.eq(index + 1)]
+                    take_into_crc()
+                    m.d.sync += [index.eq(index + 1), stale.eq(1)]
                     with m.If(index == length - 1):
                         m.next = "CRC_HIGH"
             with m.State("CRC_HIGH"):
-                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(crc[8:16])]
+                m.d.comb += [self.bytes.valid.eq(~crc_due), self.bytes.payload.eq(crc[8:16])]
                 with m.If(sent):
                     m.next = "CRC_LOW"
             with m.State("CRC_LOW"):

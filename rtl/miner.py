@@ -76,9 +76,10 @@ class Miner(wiring.Component):
     @property
     def setup_clocks(self):
         """Clock edges from the one taking ``start`` to the one starting the cores: one to
-        start them, then the precompute and the slice division side by side."""
+        start the set-up, the precompute and the slice division side by side, one to
+        decide which cores start and one to start them."""
         precompute = JobPrecompute.clocks if uses_job_precompute(self.clocks_per_nonce) else 0
-        return 2 + max(precompute, self._divide_steps)
+        return 3 + max(precompute, self._divide_steps)
 
     @property
     def _divide_steps(self):
@@ -124,7 +125,12 @@ class Miner(wiring.Component):
             m.d.sync += setting_up.eq(0)
         m.d.comb += cores_started.eq(launch & ~self.abort)
 
+        # Registered: the slice comparisons would otherwise run on into each core's
+        # phase and RAM addresses in the same clock.
+        starting = []
         for i, core in enumerate(cores):
+            core_starting = Signal(name=f"core{i}_starting")
+            starting.append(core_starting)
             core_first = Signal(34, name=f"core{i}_first")
             core_end = Signal(34, name=f"core{i}_end")     # one past the slice
             m.d.comb += [
@@ -134,11 +140,14 @@ class Miner(wiring.Component):
                 core.target.eq(target), core.swap_nonce.eq(swap_nonce),
                 core.first.eq(core_first[:32]),
                 core.last.eq(Mux(core_end - 1 > last, last, (core_end - 1)[:32])),
-                core.start.eq(cores_started & (core_first <= last) & (chunk != 0)),
+                core.start.eq(core_starting),
                 core.abort.eq(self.start | self.abort),
             ]
             if pre is not None:
                 m.d.comb += [core.state3.eq(pre.state3), core.w16.eq(pre.w16), core.w17.eq(pre.w17)]
+            m.d.sync += core_starting.eq(cores_started & (core_first <= last) & (chunk != 0))
+            with m.If(self.start | self.abort):
+                m.d.sync += core_starting.eq(0)
 
         # Round-robin merge of the cores' results into one FIFO.
         # Buffered: its storage is a block RAM with a registered read, not flip-flops.
@@ -167,13 +176,15 @@ class Miner(wiring.Component):
             results_fifo.r_en.eq(self.results.ready),
         ]
 
-        hashed_now = sum(core.hashed for core in cores)
-        m.d.sync += self.nonces_hashed.eq(self.nonces_hashed + hashed_now)
+        # Registered before the 64-bit add, whose carry chain is long enough on its own.
+        hashed_now = Signal(range(self.cores + 1))
+        m.d.sync += [hashed_now.eq(sum(core.hashed for core in cores)),
+                     self.nonces_hashed.eq(self.nonces_hashed + hashed_now)]
         # level, not r_rdy: the buffered FIFO shows nothing for a clock while an entry
         # moves to its output register, and busy must not drop then.
-        busy = setting_up | precompute_start | (results_fifo.level != 0)
-        for core in cores:
-            busy = busy | core.busy
+        busy = setting_up | precompute_start | (results_fifo.level != 0) | (hashed_now != 0)
+        for core, core_starting in zip(cores, starting):
+            busy = busy | core.busy | core_starting
         m.d.comb += self.busy.eq(busy)
         return m
 

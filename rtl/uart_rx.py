@@ -34,7 +34,8 @@ class UARTReceiver(wiring.Component):
     rx : In(1)
         The serial line (synchronized inside).
     bytes : Out(stream.Signature(8))
-        One transfer per byte received; there is no back-pressure (``ready`` is ignored).
+        One transfer per byte received, the clock after the stop bit's last sample;
+        there is no back-pressure (``ready`` is ignored).
     framing_error : Out(1)
         Pulses for one clock when a byte is dropped for a bad stop bit.
     """
@@ -79,6 +80,9 @@ class UARTReceiver(wiring.Component):
         def next_bit():
             m.d.sync += [timer.eq(0), votes.eq(0)]
 
+        # The outputs are registered (a clock late) so the sampling logic does not
+        # chain into the protocol engine's decisions within one clock.
+        m.d.sync += [self.bytes.valid.eq(0), self.framing_error.eq(0)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.sync += [timer.eq(0), votes.eq(0)]
@@ -106,10 +110,10 @@ class UARTReceiver(wiring.Component):
                 # transmitter with a slightly faster clock does not lose the next start bit.
                 with m.If(timer == last_point):
                     with m.If(majority):
-                        m.d.comb += [self.bytes.valid.eq(1)]
+                        m.d.sync += self.bytes.valid.eq(1)
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.comb += self.framing_error.eq(1)
+                        m.d.sync += self.framing_error.eq(1)
                         m.next = "WAIT_IDLE"
             with m.State("WAIT_IDLE"):
                 with m.If(rx):
