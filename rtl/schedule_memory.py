@@ -13,6 +13,13 @@ WINDOW_WORDS = 16
 TAPS = (0, 1, 9, 14)
 BANK_WORDS = 64
 
+# A read never meets the write to its own address (the write is a word ahead of every
+# tap, or in the other bank), but Amaranth's RTLIL asks for the old word on a collision,
+# and yosys builds a bypass (about 140 LUTs and 70 flip-flops per schedule) to provide
+# it. This yosys command, run after reading the design, says collisions are don't-care
+# for the read ports of every ScheduleMemory (modules named ``*_schedule``).
+YOSYS_COLLISIONS_DONT_CARE = "setparam -set COLLISION_X_MASK 1 *_schedule/t:$memrd_v2"
+
 
 class ScheduleMemory(wiring.Component):
     """W[first..last_w] of one nonce at a time, one word written per round.

@@ -297,6 +297,7 @@ class Sha256dCore(wiring.Component):
         m = self._m
         window_words = [bundle[key] for key in WINDOW]
         constants = {j: word for j, word in enumerate(window_words) if kind(word) == CONST}
+        # The "_schedule" suffix is what YOSYS_COLLISIONS_DONT_CARE selects.
         m.submodules[f"{name}_schedule"] = schedule = ScheduleMemory(rounds[0], len(rounds), last_w, constants)
         m.d.comb += [
             schedule.phase.eq(self._phase),
