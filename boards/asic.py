@@ -27,10 +27,14 @@ class AsicError(RuntimeError):
 
 
 def export_verilog(path, cores=1, clocks_per_nonce=16):
-    """The miner (cores, job set-up, result FIFO, counter) as one synthesizable Verilog file."""
+    """The miner (cores, job set-up, result FIFO, counter) as one synthesizable Verilog file.
+
+    Schedules are register windows here: an ASIC flow would turn the FPGA build's
+    block-RAM schedules into flip-flops."""
     warnings.filterwarnings("ignore", message=".*never used")
     path = pathlib.Path(path)
-    written = write_verilog(Miner(cores=cores, clocks_per_nonce=clocks_per_nonce), "hashforge_miner", path.parent)
+    miner = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce, schedule_memory=False)
+    written = write_verilog(miner, "hashforge_miner", path.parent)
     if written != path:
         written.replace(path)
     return path

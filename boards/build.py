@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
-from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE
+from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE, schedule_in_ram
 
 from .board_top import BoardTop
 from .pll import ecp5_pll_setting, ice40_pll_setting
@@ -156,7 +156,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     env = tool_environment()
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
-                                script_after_read=YOSYS_COLLISIONS_DONT_CARE,
+                                script_after_read=YOSYS_COLLISIONS_DONT_CARE if schedule_in_ram(clocks_per_nonce) else "",
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
     digest = hashlib.sha256(plan.digest() + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]

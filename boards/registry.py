@@ -29,7 +29,7 @@ class Board:
 
 def _ice40(name, module, platform, device, bridge, loader, **kw):
     return Board(name, module, platform, "ice40", device, bridge, loader_board=loader,
-                 **{"clocks_per_nonce": 61, "cores": 1, "freq_mhz": 24.0, **kw})
+                 **{"clocks_per_nonce": 64, "cores": 1, "freq_mhz": 24.0, **kw})
 
 
 def _ecp5(name, module, platform, device, bridge, loader, **kw):
@@ -41,7 +41,9 @@ BOARDS = {b.name: b for b in [
     # Primary boards.
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
-           basis="measured: no configuration fits yet (L=61 needs 6577 logic cells, the UP5K has 5280)"),
+           clocks_per_nonce=64, freq_mhz=27.0,
+           basis="measured: L=64 (no job precompute) 4951 logic cells (of 5280), Fmax 27.05 MHz at "
+                 "27 MHz = 0.42 MH/s; 30 MHz misses (Fmax 27.5); L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=80.0,
           basis="measured: L=31 8790 LUTs (of 12k), Fmax 81.9 MHz at 80 MHz = 2.58 MH/s; "
@@ -64,10 +66,11 @@ BOARDS = {b.name: b for b in [
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
     _ice40("ice40-hx8k-b-evn", "ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "iCE40HX8K-CT256", "FT2232H",
            "ice40_generic", freq_mhz=54.0,
-           basis="measured: L=61 6617 logic cells (of 7680), Fmax 56.1 MHz at 54 MHz = 0.89 MH/s; "
-                 "60 MHz misses (Fmax 55.3)"),
+           basis="measured: L=61 5882 logic cells (of 7680), Fmax 58.3 MHz at 54 MHz = 0.89 MH/s; "
+                 "57.75 MHz misses (Fmax 57.2)"),
     _ice40("icesugar", "icesugar", "ICESugarPlatform", "iCE40UP5K-SG48", "iCELink (CMSIS-DAP)", "icesugar",
-           pll_pad=True),
+           pll_pad=True, clocks_per_nonce=64, freq_mhz=27.0,
+           basis="the iCEBreaker's measured default (same UP5K); not built on this board"),
     _ice40("icesugar-nano", "icesugar_nano", "ICESugarNanoPlatform", "iCE40LP1K-CM36", "iCELink (CMSIS-DAP)",
            "icesugar_nano", notes="LP1K: too small; listed, builds will not fit"),
     _ice40("nandland-go", "nandland_go", "NandlandGoPlatform", "iCE40HX1K-VQ100", "FT2232H", "ice40_generic",

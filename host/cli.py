@@ -425,7 +425,8 @@ def build_parser():
     p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
     p.add_argument("--cores", type=int, default=1, help="cores in the miner (default 1)")
     p.add_argument("--clocks-per-nonce", type=int, default=16, metavar="L",
-                   help="area/speed trade: 1 = fully pipelined ... 61 = two round units (default 16)")
+                   help="area/speed trade: 1 = fully pipelined ... 61 = two round units, 64 = two "
+                        "round units and no job precompute, the smallest (default 16)")
     p.add_argument("--test", help="run only this cocotb test (e.g. recall_at_easy_targets)")
     p.add_argument("--window", type=int, help="nonces scanned before each real header's nonce")
     p.add_argument("--waves", action="store_true", help="write a waveform file and print its path")
@@ -499,7 +500,7 @@ def build_parser():
 
     p = sub.add_parser("asic-report", help="generic-gate synthesis: cells, flip-flops, NAND2 equivalents")
     p.add_argument("--cores", type=int, default=1)
-    p.add_argument("--clocks-per-nonce", type=int, nargs="+", default=[61, 16], metavar="L")
+    p.add_argument("--clocks-per-nonce", type=int, nargs="+", default=[64, 61, 16], metavar="L")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_asic_report)
 

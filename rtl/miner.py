@@ -27,6 +27,8 @@ class Miner(wiring.Component):
         precompute).
     fifo_depth : int
         Results buffered before the cores stall.
+    schedule_memory : bool
+        Passed to each core (block-RAM schedules where the size allows them).
 
     Attributes
     ----------
@@ -46,7 +48,7 @@ class Miner(wiring.Component):
         Set-up, hashing or results still buffered.
     """
 
-    def __init__(self, cores=1, clocks_per_nonce=1, fifo_depth=16):
+    def __init__(self, cores=1, clocks_per_nonce=1, fifo_depth=16, schedule_memory=True):
         if isinstance(cores, bool) or not isinstance(cores, int):
             raise TypeError(f"cores must be an integer, not {cores!r}")
         if not 1 <= cores <= 64:
@@ -54,6 +56,7 @@ class Miner(wiring.Component):
         self.cores = cores
         self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
         self.fifo_depth = fifo_depth
+        self.schedule_memory = schedule_memory
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -93,7 +96,7 @@ class Miner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        cores = [Sha256dCore(self.clocks_per_nonce) for _ in range(self.cores)]
+        cores = [Sha256dCore(self.clocks_per_nonce, self.schedule_memory) for _ in range(self.cores)]
         self.core_instances = cores     # for probing in simulation
         for i, core in enumerate(cores):
             m.submodules[f"core{i}"] = core

@@ -50,6 +50,13 @@ def hash1_rounds(clocks_per_nonce):
     return HASH1_ROUNDS if uses_job_precompute(clocks_per_nonce) else tuple(range(spec.ROUNDS))
 
 
+def schedule_in_ram(clocks_per_nonce):
+    """Each round stage runs a whole hash, so its schedule can live in block RAM
+    (:class:`ScheduleMemory`)."""
+    return all(len(split_rounds(rounds, clocks_per_nonce)) == 1
+               for rounds in (hash1_rounds(clocks_per_nonce), HASH2_ROUNDS))
+
+
 def stage_names(clocks_per_nonce):
     """The core's pipeline stages in order; each holds a nonce for ``clocks_per_nonce`` clocks."""
     hash1 = len(split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce))
@@ -88,6 +95,9 @@ class Sha256dCore(wiring.Component):
     ----------
     clocks_per_nonce : int
         1 .. 61, or 64. Area falls and hashing time grows with it.
+    schedule_memory : bool
+        Keep the schedule of whole-hash stages (61, 64) in block RAM. False gives
+        register windows, for ASIC flows, where the RAM would become flip-flops.
 
     Attributes
     ----------
@@ -118,8 +128,9 @@ class Sha256dCore(wiring.Component):
         The range is not finished (nonces left or in flight).
     """
 
-    def __init__(self, clocks_per_nonce=1):
+    def __init__(self, clocks_per_nonce=1, schedule_memory=True):
         self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
+        self._schedule_memory_wanted = bool(schedule_memory)
         self.hash1_stages = split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce)
         self.hash2_stages = split_rounds(HASH2_ROUNDS, clocks_per_nonce)
         super().__init__({
@@ -160,8 +171,8 @@ class Sha256dCore(wiring.Component):
 
     @property
     def schedule_in_ram(self):
-        """Each round stage runs a whole hash, so its schedule can live in block RAM."""
-        return len(self.hash1_stages) == len(self.hash2_stages) == 1
+        """Whether the round stages keep their schedule in a :class:`ScheduleMemory`."""
+        return self._schedule_memory_wanted and schedule_in_ram(self.clocks_per_nonce)
 
     @property
     def nonces_per_clock(self):

@@ -10,6 +10,7 @@ from hashforge.rtl import spec
 from hashforge.rtl import sha256_logic as logic
 from hashforge.rtl.job_precompute import JobPrecompute
 from hashforge.rtl.miner import Miner
+from hashforge.rtl.schedule_memory import ScheduleMemory
 from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds
 from hashforge.sim import golden
 from hashforge.sim.diagnose import observe_rounds
@@ -104,7 +105,8 @@ def test_job_precompute_matches_golden_job_constants():
     assert got["clocks"] == JobPrecompute.clocks
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (62, ValueError), ("4", TypeError), (True, TypeError)])
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (62, ValueError), (63, ValueError), (65, ValueError),
+                                        ("4", TypeError), (True, TypeError)])
 def test_core_rejects_bad_clocks_per_nonce(bad, error):
     with pytest.raises(error, match="clocks_per_nonce"):
         Sha256dCore(bad)
@@ -115,19 +117,21 @@ def test_miner_rejects_bad_core_count():
         Miner(cores=0)
 
 
-@pytest.mark.parametrize("clocks_per_nonce", [1, 2, 7, 16, 61])
+@pytest.mark.parametrize("clocks_per_nonce", [1, 2, 7, 16, 61, 64])
 def test_stages_cover_every_round_once(clocks_per_nonce):
     core = Sha256dCore(clocks_per_nonce)
     hash1 = [t for stage in core.hash1_stages for t in stage]
     hash2 = [t for stage in core.hash2_stages for t in stage]
-    assert hash1 == list(range(3, 64)) and hash2 == list(range(0, 61))
+    first = 0 if clocks_per_nonce == 64 else 3      # 64: no job precompute
+    assert hash1 == list(range(first, 64)) and hash2 == list(range(0, 61))
+    assert core.schedule_in_ram == (clocks_per_nonce in (61, 64))
     assert all(len(stage) <= clocks_per_nonce for stage in core.hash1_stages + core.hash2_stages)
     assert core.latency == core_latency(clocks_per_nonce) == len(core.stage_names) * clocks_per_nonce
     assert core.round_units == 2 * len(split_rounds(tuple(range(61)), clocks_per_nonce))
 
 
-def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target):
-    dut = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
+def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target, schedule_memory=True):
+    dut = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce, schedule_memory=schedule_memory)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     results = []
@@ -155,13 +159,15 @@ def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, t
     return results
 
 
-@pytest.mark.parametrize("cores, clocks_per_nonce", [(1, 30), (3, 12)])
-def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce):
+# 61 and 64 keep the schedule in block RAM unless told not to (the ASIC export).
+@pytest.mark.parametrize("cores, clocks_per_nonce, schedule_memory",
+                         [(1, 30, True), (3, 12, True), (1, 61, True), (2, 64, True), (1, 64, False)])
+def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce, schedule_memory):
     rng = random.Random(cores)
     header = bytes(rng.getrandbits(8) for _ in range(80))
     midstate, tail = spec.midstate(header), spec.tail_words(header)
     first, last, target = 5000, 5079, spec.zero_bits_to_device_target(3)
-    results = mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target)
+    results = mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target, schedule_memory)
     assert results[-1] == ("hashed", 80)
     expected = golden.scan_job(midstate, tail, first, 80, device_target=target)
     assert sorted(results[:-1]) == expected and len(expected) > 0
@@ -179,3 +185,45 @@ def test_diagnosis_points_at_the_first_round_that_differs():
     # Against the trace of a different nonce, W3 first enters at round 3.
     other = golden.trace_sha256d(midstate, tail, 1001)
     assert golden.first_difference(other, "hash1", observed["hash1"])[0] == 3
+
+
+def test_schedule_memory_needs_a_free_write_slot_per_preloaded_word():
+    with pytest.raises(ValueError, match="leave 4 free write slots; preloading the next nonce needs 16"):
+        ScheduleMemory(first=0, rounds=52, last_w=63, constants={})
+    assert ScheduleMemory(first=0, rounds=64, last_w=63, constants={j: 0 for j in range(4, 16)}).variable == [0, 1, 2, 3]
+
+
+def test_schedule_memory_delivers_the_preloaded_window_then_the_schedule():
+    """Four nonces through a bare schedule memory: each must see its own preloaded words
+    at the taps, and the words the schedule makes from them."""
+    constants = {j: 0x1000 + j for j in range(4, 16)}
+    dut = ScheduleMemory(first=0, rounds=64, last_w=63, constants=constants)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    seen = []
+
+    def window(nonce):
+        return [constants.get(j, 0x100 * nonce + j) for j in range(16)]
+
+    async def testbench(ctx):
+        ctx.set(dut.advance, 1)
+        for nonce in range(4):
+            for i, j in enumerate(dut.variable):
+                ctx.set(dut.init[i], window(nonce + 1)[j])
+            taps = {}
+            for phase in range(64):
+                ctx.set(dut.phase, phase)
+                ctx.set(dut.phase_next, (phase + 1) % 64)
+                ctx.set(dut.handoff, phase == 63)
+                await ctx.delay(1e-8)
+                taps[phase] = [ctx.get(dut.taps[i]) for i in range(4)]
+                await ctx.tick()
+            seen.append(taps)
+    sim.add_testbench(testbench)
+    sim.run()
+    for nonce in range(1, 4):
+        w = window(nonce)
+        for t in range(16, 64):
+            w.append(spec.next_w(w[t - 16:t]))
+        for t in range(48):
+            assert seen[nonce][t] == [w[t], w[t + 1], w[t + 9], w[t + 14]], f"nonce {nonce}, round {t}"
