@@ -89,7 +89,7 @@ def build(device, cores, cpn, workdir, seed, target_mhz):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", nargs="+", default=["up5k", "85f"], choices=sorted(DEVICES))
-    parser.add_argument("--cpn", nargs="+", type=int, default=[61, 16], help="clocks per nonce to build")
+    parser.add_argument("--cpn", nargs="+", type=int, default=[64, 61, 16], help="clocks per nonce to build")
     parser.add_argument("--cores", type=int, default=1)
     parser.add_argument("--target-mhz", type=float, default=48.0)
     parser.add_argument("--seed", type=int, default=1)
