@@ -42,8 +42,8 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=27.0,
-           basis="measured: L=64 (no job precompute) 4951 logic cells (of 5280), Fmax 27.05 MHz at "
-                 "27 MHz = 0.42 MH/s; 30 MHz misses (Fmax 27.5); L=61 does not fit"),
+           basis="measured: L=64 (no job precompute) 4947 logic cells (of 5280), Fmax 27.2 MHz at "
+                 "27 MHz = 0.42 MH/s; 28.875 MHz misses (Fmax 26.7), 30 MHz too (27.5); L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=85.0,
           basis="measured: L=31 8835 LUTs (of 12k), Fmax 86.3 MHz at 85 MHz = 2.74 MH/s; 90 MHz misses "

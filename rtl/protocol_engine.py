@@ -14,6 +14,7 @@ from .job_loader import JobLoader
 from .miner import RESULT_LAYOUT
 
 FrameType = frames.FrameType
+GAP_TICK = 16       # clocks per step of the line-pause counter
 
 
 class ProtocolEngine(wiring.Component):
@@ -32,7 +33,8 @@ class ProtocolEngine(wiring.Component):
         IDENTITY fields other than ``version`` (cores, clocks_per_nonce, fifo_depth,
         clock_hz, baud, build_id).
     gap_clocks : int
-        A byte arriving this many clocks after the previous one begins a new packet or frame.
+        A byte arriving this many clocks (up to ``GAP_TICK`` more) after the previous
+        one begins a new packet or frame.
 
     Attributes
     ----------
@@ -80,12 +82,18 @@ class ProtocolEngine(wiring.Component):
         m.d.comb += self.rx.ready.eq(1)
 
         # A pause on the line: the next byte starts afresh.
-        quiet = Signal(range(self.gap_clocks + 1), init=self.gap_clocks)
+        # Counted in ticks of GAP_TICK clocks: a 16-bit clock counter's carry chain,
+        # split up on a full iCE40, was once the device's critical path. The gap is
+        # then up to one tick longer than ``gap_clocks``.
+        tick_count = Signal(range(GAP_TICK))
+        m.d.sync += tick_count.eq(tick_count + 1)
+        gap_ticks = -(-self.gap_clocks // GAP_TICK)
+        quiet = Signal(range(gap_ticks + 1), init=gap_ticks)
         with m.If(self.rx.valid):
             m.d.sync += quiet.eq(0)
-        with m.Elif(quiet != self.gap_clocks):
+        with m.Elif((tick_count == GAP_TICK - 1) & (quiet != gap_ticks)):
             m.d.sync += quiet.eq(quiet + 1)
-        fresh = quiet == self.gap_clocks
+        fresh = quiet == gap_ticks
         for sink in (icarus, receiver):
             m.d.comb += [sink.bytes.valid.eq(self.rx.valid), sink.bytes.payload.eq(self.rx.payload),
                          sink.fresh.eq(fresh)]
