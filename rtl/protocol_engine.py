@@ -115,6 +115,14 @@ class ProtocolEngine(wiring.Component):
         with m.If(icarus.work_valid & ~self.extended):
             m.d.comb += loader.load_icarus.eq(1)
             m.d.sync += [self.job_abort.eq(1), loading_frame_job.eq(0)]
+        # A register of the loader's busy state: the loader's own is a compare on its
+        # byte counter, which ran on through the transmit choice into the result FIFO
+        # within one clock (the ECP5 builds' critical path). One clock longer at the end.
+        loading = Signal()
+        with m.If(loader.load_frame | loader.load_icarus):
+            m.d.sync += loading.eq(1)
+        with m.Elif(loader.done):
+            m.d.sync += loading.eq(0)
         with m.If(loader.done):
             m.d.sync += self.job_start.eq(1)
             with m.If(loading_frame_job):
@@ -142,7 +150,7 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += frames_dropped.eq(frames_dropped + 1)
 
         # The job is done when the miner has drained (its busy covers buffered results).
-        with m.If(job_active & ~self.miner_busy & ~self.job_start & ~receiver.frame_valid & ~loader.busy):
+        with m.If(job_active & ~self.miner_busy & ~self.job_start & ~receiver.frame_valid & ~loading):
             m.d.sync += [job_active.eq(0), done_pending.eq(1), done_job_id.eq(self.job.job_id)]
 
         # Transmit: a pending reply first, then results, then the job-done notice.
@@ -164,7 +172,7 @@ class ProtocolEngine(wiring.Component):
                      self.tx.valid.eq(transmitter.bytes.valid),
                      transmitter.bytes.ready.eq(self.tx.ready)]
         with m.If(transmitter.idle):
-            with m.If(reply_pending & ~loader.busy):      # JOB_ACK carries the loaded job's id
+            with m.If(reply_pending & ~loading):      # JOB_ACK carries the loaded job's id
                 m.d.comb += [transmitter.send.eq(1), transmitter.frame_type.eq(reply_type)]
                 m.d.sync += reply_pending.eq(0)
                 with m.Switch(reply_type):
@@ -185,7 +193,7 @@ class ProtocolEngine(wiring.Component):
                 with m.Else():
                     m.d.comb += [transmitter.raw.eq(1), transmitter.length.eq(frames.ICARUS_REPLY_BYTES),
                                  transmitter.payload.eq(nonce_bytes)]
-            with m.Elif(done_pending & ~reply_pending & ~loader.busy):
+            with m.Elif(done_pending & ~reply_pending & ~loading):
                 m.d.comb += [
                     transmitter.send.eq(1), transmitter.frame_type.eq(FrameType.JOB_DONE),
                     transmitter.length.eq(frames.payload_length(FrameType.JOB_DONE)),
