@@ -41,18 +41,19 @@ BOARDS = {b.name: b for b in [
     # Primary boards.
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
-           clocks_per_nonce=64, freq_mhz=27.0,
-           basis="measured: L=64 (no job precompute) 4947 logic cells (of 5280), Fmax 27.2 MHz at "
-                 "27 MHz = 0.42 MH/s; 28.875 MHz misses (Fmax 26.7), 30 MHz too (27.5); L=61 does not fit"),
+           clocks_per_nonce=64, freq_mhz=25.0,
+           basis="measured: L=64 (no job precompute) 4932 logic cells (of 5280), Fmax 26.5 MHz at "
+                 "25.125 MHz = 0.39 MH/s; 27 MHz met once (Fmax 27.2) and missed after a later "
+                 "change (26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=85.0,
           basis="measured: L=31 8835 LUTs (of 12k), Fmax 86.3 MHz at 85 MHz = 2.74 MH/s; 90 MHz misses "
                 "(Fmax 81.8); before K was registered out of the block RAM: Fmax 83.2 at 80 MHz; "
                 "below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=75.0,
-          basis="measured: L=12 19240 LUTs (of 24k), Fmax 77.1 MHz at 75 MHz = 6.25 MH/s; 80 MHz "
-                "misses (Fmax 68.9, before the engine's loading register); "
+          clocks_per_nonce=12, freq_mhz=80.0,
+          basis="measured: L=12 19219 LUTs (of 24k), Fmax 80.9 MHz at 80 MHz = 6.67 MH/s "
+                "(at 75 MHz: Fmax 77.1); before the engine's loading register 80 MHz missed (68.9) "
                 "(L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=75.0,
@@ -71,7 +72,7 @@ BOARDS = {b.name: b for b in [
            basis="measured: L=61 5882 logic cells (of 7680), Fmax 58.3 MHz at 54 MHz = 0.89 MH/s; "
                  "57.75 MHz misses (Fmax 57.2)"),
     _ice40("icesugar", "icesugar", "ICESugarPlatform", "iCE40UP5K-SG48", "iCELink (CMSIS-DAP)", "icesugar",
-           pll_pad=True, clocks_per_nonce=64, freq_mhz=27.0,
+           pll_pad=True, clocks_per_nonce=64, freq_mhz=25.0,
            basis="the iCEBreaker's measured default (same UP5K); not built on this board"),
     _ice40("icesugar-nano", "icesugar_nano", "ICESugarNanoPlatform", "iCE40LP1K-CM36", "iCELink (CMSIS-DAP)",
            "icesugar_nano", notes="LP1K: too small; listed, builds will not fit"),
