@@ -28,7 +28,7 @@ class ScheduleMemory(wiring.Component):
     each its own logic cell on an iCE40. Here every word the schedule makes is written
     once to a block RAM and read back through four synchronous read ports (yosys
     gives each its own copy of the RAM). The RAM has two banks: the nonce being hashed
-    uses one while the next nonce's first 16 words are written to the other, in the
+    uses one while the next nonce's first 16 words are made ready in the other, in the
     rounds whose schedule words are no longer needed, so the stage never copies a
     window at hand-off. Constant words (padding) are the RAM's initial contents and
     are never written: only the words that change are preloaded.

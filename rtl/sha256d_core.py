@@ -88,7 +88,7 @@ class Sha256dCore(wiring.Component):
     122 in all), ``clocks_per_nonce=61`` is two round units in all, and 64 is two
     round units with rounds 0..2 run for every nonce instead of once per job
     (``state3``, ``w16`` and ``w17`` are then unused). When a stage runs
-    a whole hash (61) its message schedule lives in block RAM
+    a whole hash (61, 64) its message schedule lives in block RAM
     (:class:`ScheduleMemory`) instead of a 16-word register window.
 
     Parameters

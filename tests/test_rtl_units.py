@@ -130,7 +130,9 @@ def test_stages_cover_every_round_once(clocks_per_nonce):
     assert core.round_units == 2 * len(split_rounds(tuple(range(61)), clocks_per_nonce))
 
 
-def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target, schedule_memory=True):
+def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, target, schedule_memory=True,
+                         ready_every=1):
+    """Run one job; the consumer is ready one clock in every ``ready_every``."""
     dut = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce, schedule_memory=schedule_memory)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -147,10 +149,15 @@ def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, t
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
+        clocks = 0
         while True:
-            await ctx.tick()
-            if ctx.get(dut.results.valid):
+            # A result is taken at the clock edge where valid and ready are both high.
+            ready = clocks % ready_every == 0
+            ctx.set(dut.results.ready, ready)
+            if ready and ctx.get(dut.results.valid):
                 results.append(ctx.get(dut.results.payload).nonce)
+            await ctx.tick()
+            clocks += 1
             if not ctx.get(dut.busy):
                 break
         results.append(("hashed", ctx.get(dut.nonces_hashed)))
@@ -171,6 +178,25 @@ def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce, schedule_memory):
     assert results[-1] == ("hashed", 80)
     expected = golden.scan_job(midstate, tail, first, 80, device_target=target)
     assert sorted(results[:-1]) == expected and len(expected) > 0
+
+
+# 31: K comes from block RAM through a register; 64: the schedule is in block RAM. Both
+# must hold their place while the full result FIFO stalls the core.
+@pytest.mark.parametrize("clocks_per_nonce", [31, 64])
+def test_miner_stalled_by_a_full_result_fifo_loses_nothing(clocks_per_nonce):
+    rng = random.Random(clocks_per_nonce)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    # Half the nonces qualify, about one result per two nonces, and the consumer takes
+    # one per twelve nonces' time: the 16-entry FIFO is full after about 50 nonces and
+    # the core then stalls and resumes at every result; a wrong hash after a resume
+    # changes which nonces come back.
+    first, count, target = 300, 80, spec.zero_bits_to_device_target(1)
+    results = mine_in_amaranth_sim(1, clocks_per_nonce, midstate, tail, first, first + count - 1,
+                                   target, ready_every=12 * clocks_per_nonce)
+    expected = golden.scan_job(midstate, tail, first, count, device_target=target)
+    assert len(expected) > 30 and results[-1] == ("hashed", count)
+    assert results[:-1] == expected
 
 
 def test_diagnosis_points_at_the_first_round_that_differs():
