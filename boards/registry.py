@@ -68,7 +68,7 @@ BOARDS = {b.name: b for b in [
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
     _ice40("ice40-hx8k-b-evn", "ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "iCE40HX8K-CT256", "FT2232H",
-           "ice40_generic", freq_mhz=54.0,
+           "ice40_generic", clocks_per_nonce=61, freq_mhz=54.0,
            basis="measured: L=61 5882 logic cells (of 7680), Fmax 58.3 MHz at 54 MHz = 0.89 MH/s; "
                  "57.75 MHz misses (Fmax 57.2)"),
     _ice40("icesugar", "icesugar", "ICESugarPlatform", "iCE40UP5K-SG48", "iCELink (CMSIS-DAP)", "icesugar",

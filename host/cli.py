@@ -317,8 +317,10 @@ def cmd_build(args):
                                    build_root=args.build_dir, progress=progress)
         if args.freq == "auto":
             report = _auto_frequency(build, args, report, progress)
-    except (build.BuildError, ValueError, TypeError) as error:
+    except build.BuildError as error:
         raise UsageError(str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error).replace("clocks_per_nonce", "--clocks-per-nonce")) from None
     if args.json:
         from dataclasses import asdict
         emit_json(asdict(report))

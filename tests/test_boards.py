@@ -24,6 +24,16 @@ def test_boards_lists_primary_boards():
         assert rows[name]["primary"]
     assert rows["icebreaker"]["bridge"] == "FT2232H" and rows["ulx3s-85f"]["bridge"] == "FT231X"
     assert len(rows) > 5
+    # Each measured default is the configuration its basis was measured at.
+    assert rows["icebreaker"]["default"]["clocks_per_nonce"] == 64
+    assert rows["ice40-hx8k-b-evn"]["default"]["clocks_per_nonce"] == 61
+
+
+def test_build_with_an_impossible_size_names_the_option(tmp_path):
+    result = hashforge("build", "--board", "icebreaker", "--clocks-per-nonce", "62", "--build-dir", str(tmp_path))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert "--clocks-per-nonce must be in 1..61 or 64" in lines[0] and "got 62" in lines[0]
 
 
 def test_unknown_board_is_a_one_line_error():
