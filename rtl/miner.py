@@ -5,7 +5,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .job_precompute import JobPrecompute
-from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency, uses_job_precompute
+from .sha256d_core import Sha256dCore, check_clocks_per_nonce, core_latency, stage_names, uses_job_precompute
 
 RESULT_LAYOUT = data.StructLayout({"nonce": 32, "job_id": 8})
 FIFO_LATENCY = 2      # SyncFIFOBuffered: write, then the registered read
@@ -26,7 +26,9 @@ class Miner(wiring.Component):
         Passed to each core (1 = fully pipelined; 64 = smallest, without the job
         precompute).
     fifo_depth : int
-        Results buffered before the cores stall.
+        Results buffered before the cores stall. A single fully pipelined core never
+        stalls (see ``Sha256dCore.stall``): its FIFO holds at least twice the nonces in
+        flight, and the core stops taking new nonces while that many would not fit.
     schedule_memory : bool
         Passed to each core (block-RAM schedules where the size allows them).
 
@@ -55,8 +57,14 @@ class Miner(wiring.Component):
             raise ValueError(f"cores must be in 1..64, got {cores}")
         self.cores = cores
         self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
-        self.fifo_depth = fifo_depth
         self.schedule_memory = schedule_memory
+        # One fully pipelined core: no clock enable on its ~60k pipeline flip-flops.
+        self.core_stalls = not (cores == 1 and self.clocks_per_nonce == 1)
+        in_flight = len(stage_names(self.clocks_per_nonce))
+        self.fifo_depth = fifo_depth if self.core_stalls else max(fifo_depth, 1 << (2 * in_flight - 1).bit_length())
+        # Room for every nonce in flight, the one fed while the registered hold is
+        # computed, and the result stage.
+        self._hold_level = self.fifo_depth - in_flight - 2
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -96,7 +104,8 @@ class Miner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        cores = [Sha256dCore(self.clocks_per_nonce, self.schedule_memory) for _ in range(self.cores)]
+        cores = [Sha256dCore(self.clocks_per_nonce, self.schedule_memory, stall=self.core_stalls)
+                 for _ in range(self.cores)]
         self.core_instances = cores     # for probing in simulation
         for i, core in enumerate(cores):
             m.submodules[f"core{i}"] = core
@@ -173,6 +182,10 @@ class Miner(wiring.Component):
         if self.cores > 1:
             with m.If(any_valid & results_fifo.w_rdy):
                 m.d.sync += turn.eq(Mux(granted == self.cores - 1, 0, granted + 1))
+        if not self.core_stalls:
+            hold = Signal()
+            m.d.sync += hold.eq(results_fifo.level >= self._hold_level)
+            m.d.comb += cores[0].hold.eq(hold)
         m.d.comb += [
             self.results.valid.eq(results_fifo.r_rdy),
             self.results.payload.eq(results_fifo.r_data),

@@ -6,6 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import spec
+from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
 from .sha256_logic import CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower, next_w
 
@@ -51,9 +52,10 @@ def hash1_rounds(clocks_per_nonce):
 
 
 def schedule_in_ram(clocks_per_nonce):
-    """Each round stage runs a whole hash, so its schedule can live in block RAM
-    (:class:`ScheduleMemory`)."""
-    return all(len(split_rounds(rounds, clocks_per_nonce)) == 1
+    """The schedule can live in block RAM: each round stage runs a whole hash
+    (:class:`ScheduleMemory`), or the core is fully pipelined and the words wait in
+    delay lines (:class:`PipelinedSchedule`)."""
+    return clocks_per_nonce == 1 or all(len(split_rounds(rounds, clocks_per_nonce)) == 1
                for rounds in (hash1_rounds(clocks_per_nonce), HASH2_ROUNDS))
 
 
@@ -96,8 +98,13 @@ class Sha256dCore(wiring.Component):
     clocks_per_nonce : int
         1 .. 61, or 64. Area falls and hashing time grows with it.
     schedule_memory : bool
-        Keep the schedule of whole-hash stages (61, 64) in block RAM. False gives
-        register windows, for ASIC flows, where the RAM would become flip-flops.
+        Keep the schedule in block RAM (see :func:`schedule_in_ram`). False gives
+        registers, for ASIC flows, where the RAM would become flip-flops.
+    stall : bool
+        A result not taken stalls the whole pipeline (the default). False: the pipeline
+        never stops (no clock enable on any pipeline register, which fully pipelined is
+        tens of thousands of flip-flops on one net); the driver makes room instead
+        (see ``results``).
 
     Attributes
     ----------
@@ -120,17 +127,23 @@ class Sha256dCore(wiring.Component):
         Begin the range; drops whatever is in flight.
     abort : In(1)
         Stop and drop whatever is in flight.
+    hold : In(1)
+        Take no new nonce from the range at this hand-off (the nonces in flight go on).
     results : Out(stream.Signature(32))
-        Counter values (see ``swap_nonce``) of qualifying nonces, in order.
+        Counter values (see ``swap_nonce``) of qualifying nonces, in order. With
+        ``stall=False`` a result is there for one hand-off only: the driver must take
+        it, keeping room for every nonce in flight (``len(stage_names)``) and using
+        ``hold`` to stop the feed before its buffer fills.
     hashed : Out(1)
         High for one clock per nonce whose hash is complete (qualifying or not).
     busy : Out(1)
         The range is not finished (nonces left or in flight).
     """
 
-    def __init__(self, clocks_per_nonce=1, schedule_memory=True):
+    def __init__(self, clocks_per_nonce=1, schedule_memory=True, stall=True):
         self.clocks_per_nonce = check_clocks_per_nonce(clocks_per_nonce)
         self._schedule_memory_wanted = bool(schedule_memory)
+        self.stall = bool(stall)
         self.hash1_stages = split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce)
         self.hash2_stages = split_rounds(HASH2_ROUNDS, clocks_per_nonce)
         super().__init__({
@@ -145,6 +158,7 @@ class Sha256dCore(wiring.Component):
             "last": In(32),
             "start": In(1),
             "abort": In(1),
+            "hold": In(1),
             "results": Out(stream.Signature(32)),
             "hashed": Out(1),
             "busy": Out(1),
@@ -208,17 +222,17 @@ class Sha256dCore(wiring.Component):
         # Nonce counter feeding the pipeline.
         counter = Signal(32)
         feeding = Signal()
-        with m.If(handoff & feeding):
+        feed = Signal()
+        m.d.comb += feed.eq(feeding & ~self.hold)
+        with m.If(handoff & feed):
             m.d.sync += counter.eq(counter + 1)
             with m.If(counter == self.last):
                 m.d.sync += feeding.eq(0)
 
-        bundle, valid = self._transform_stage("feed", {"counter": counter}, feeding, self._feed_to_hash1)
-        for i, rounds in enumerate(self.hash1_stages):
-            bundle, valid = self._round_stage(f"hash1_s{i}", bundle, valid, rounds, HASH1_LAST_W)
+        bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
+        bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
         bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
-        for i, rounds in enumerate(self.hash2_stages):
-            bundle, valid = self._round_stage(f"hash2_s{i}", bundle, valid, rounds, HASH2_LAST_W)
+        bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
         bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
         hit_in, check_valid = bundle["hit"], valid
 
@@ -237,7 +251,7 @@ class Sha256dCore(wiring.Component):
         m.d.comb += [
             self.results.valid.eq(result_valid & result_hit),
             self.results.payload.eq(result_nonce),
-            advance.eq(~(self.results.valid & ~self.results.ready)),
+            advance.eq(~(self.results.valid & ~self.results.ready) if self.stall else 1),
             self.hashed.eq(handoff & check_valid),
             self.busy.eq(feeding | _any(self._valids) | result_hit),
         ]
@@ -285,6 +299,31 @@ class Sha256dCore(wiring.Component):
         regs = self._register(name, bundle)
         return transform(regs), self._valid(name, valid_in)
 
+    def _hash(self, name, bundle, valid, stages, last_w):
+        """One SHA-256 pass: its round stages in order."""
+        if self.clocks_per_nonce == 1:
+            return self._pipelined_hash(name, bundle, valid, stages, last_w)
+        for i, rounds in enumerate(stages):
+            bundle, valid = self._round_stage(f"{name}_s{i}", bundle, valid, rounds, last_w)
+        return bundle, valid
+
+    def _pipelined_hash(self, name, bundle, valid, stages, last_w):
+        """One round per stage; the schedule words wait in delay lines, not in a
+        16-word window per stage."""
+        rounds = [stage[0] for stage in stages]
+        schedule = PipelinedSchedule(rounds, last_w, [bundle[key] for key in WINDOW], self._handoff,
+                                     in_ram=self._schedule_memory_wanted)
+        # The "_schedule" suffix is what YOSYS_COLLISIONS_DONT_CARE selects.
+        self._m.submodules[f"{name}_schedule"] = schedule
+        bundle = _state_only(bundle)
+        for i, rounds_of_stage in enumerate(stages):
+            stage_name = f"{name}_s{i}"
+            regs = self._register(stage_name, bundle)
+            valid = self._valid(stage_name, valid)
+            self.probes[stage_name] = (rounds_of_stage, regs, valid)
+            bundle = _pipelined_round(regs, rounds[i], last_w, schedule.w_next(i))
+        return bundle, valid
+
     def _round_stage(self, name, bundle, valid_in, rounds, last_w):
         window = None
         if self.schedule_in_ram:
@@ -293,8 +332,6 @@ class Sha256dCore(wiring.Component):
         regs = self._register(name, bundle)
         valid = self._valid(name, valid_in)
         self.probes[name] = (rounds, regs, valid)
-        if self.clocks_per_nonce == 1:
-            return _pipelined_round(regs, rounds[0], last_w), valid
         m, phase = self._m, self._phase
         out = self._iterative_round(name, regs, rounds, last_w, window)
         with m.If(~self._handoff & self._advance & (phase < len(rounds))):
@@ -428,18 +465,9 @@ def _any(signals):
     return result
 
 
-def _pipelined_round(regs, t, last_w):
-    """Round ``t`` on registered words; W[t+16] joins the window if it is ever used."""
+def _pipelined_round(regs, t, last_w, w_next):
+    """Round ``t`` on registered state words; ``w_next`` is W[t+1]."""
     state = {key: regs[key] for key in STATE}
-    window = [regs.get(key) for key in WINDOW]
     if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
         return {"e": folded_round_e_only(state)}
-    if t + 1 <= last_w:
-        kw_next = add(spec.K[t + 1], window[1])
-    else:
-        kw_next = 0
-    out = folded_round(state, kw_next)
-    new_w = next_w(window) if t + 16 <= last_w else None
-    for key, word in zip(WINDOW, window[1:] + [new_w]):
-        out[key] = word
-    return out
+    return folded_round(state, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)

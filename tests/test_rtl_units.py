@@ -10,8 +10,9 @@ from hashforge.rtl import spec
 from hashforge.rtl import sha256_logic as logic
 from hashforge.rtl.job_precompute import JobPrecompute
 from hashforge.rtl.miner import Miner
+from hashforge.rtl.pipelined_schedule import PipelinedSchedule
 from hashforge.rtl.schedule_memory import ScheduleMemory
-from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds
+from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds, stage_names
 from hashforge.sim import golden
 from hashforge.sim.diagnose import observe_rounds
 
@@ -124,7 +125,7 @@ def test_stages_cover_every_round_once(clocks_per_nonce):
     hash2 = [t for stage in core.hash2_stages for t in stage]
     first = 0 if clocks_per_nonce == 64 else 3      # 64: no job precompute
     assert hash1 == list(range(first, 64)) and hash2 == list(range(0, 61))
-    assert core.schedule_in_ram == (clocks_per_nonce in (61, 64))
+    assert core.schedule_in_ram == (clocks_per_nonce in (1, 61, 64))
     assert all(len(stage) <= clocks_per_nonce for stage in core.hash1_stages + core.hash2_stages)
     assert core.latency == core_latency(clocks_per_nonce) == len(core.stage_names) * clocks_per_nonce
     assert core.round_units == 2 * len(split_rounds(tuple(range(61)), clocks_per_nonce))
@@ -166,9 +167,10 @@ def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, t
     return results
 
 
-# 61 and 64 keep the schedule in block RAM unless told not to (the ASIC export).
+# 1, 61 and 64 keep the schedule in block RAM unless told not to (the ASIC export).
 @pytest.mark.parametrize("cores, clocks_per_nonce, schedule_memory",
-                         [(1, 30, True), (3, 12, True), (1, 61, True), (2, 64, True), (1, 64, False)])
+                         [(1, 30, True), (3, 12, True), (1, 61, True), (2, 64, True), (1, 64, False),
+                          (1, 1, True), (1, 1, False), (2, 1, True)])
 def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce, schedule_memory):
     rng = random.Random(cores)
     header = bytes(rng.getrandbits(8) for _ in range(80))
@@ -197,6 +199,46 @@ def test_miner_stalled_by_a_full_result_fifo_loses_nothing(clocks_per_nonce):
     expected = golden.scan_job(midstate, tail, first, count, device_target=target)
     assert len(expected) > 30 and results[-1] == ("hashed", count)
     assert results[:-1] == expected
+
+
+@pytest.mark.parametrize("schedule_memory", [True, False])
+def test_fully_pipelined_core_holds_its_feed_before_the_result_fifo_fills(schedule_memory):
+    """One fully pipelined core never stalls; the miner stops its feed while the FIFO
+    could not take a result from every nonce in flight. Half the nonces qualify and the
+    consumer takes one result per 20 clocks, so the FIFO reaches the hold level; a
+    hold too late loses results (checked: at depth - 2 this returns 296 of 357)."""
+    rng = random.Random(1)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    first, count, target = 300, 700, spec.zero_bits_to_device_target(1)
+    miner = Miner(cores=1, clocks_per_nonce=1)
+    assert not miner.core_stalls and miner.fifo_depth >= 2 * len(stage_names(1))
+    results = mine_in_amaranth_sim(1, 1, midstate, tail, first, first + count - 1, target,
+                                   schedule_memory, ready_every=20)
+    expected = golden.scan_job(midstate, tail, first, count, device_target=target)
+    assert len(expected) > miner.fifo_depth and results[-1] == ("hashed", count)
+    assert results[:-1] == expected
+
+
+def test_pipelined_schedule_reads_old_words_from_ram():
+    """A word made at round t is read at ages 1, 6, 14 and 15: registers for ages 0, 1,
+    6, 14, 15 and two RAM reads (ages 5 and 13) instead of sixteen registers."""
+    rounds = list(range(3, 64))
+    window = [Signal(32, name=f"w{j}") for j in range(16)]
+    handoff = Signal()
+    schedule = PipelinedSchedule(rounds, 63, window, handoff)
+    assert schedule._delay_plan({1, 6, 14, 15}) == {1: "register", 6: "ram", 14: "ram", 15: "register"}
+    assert schedule._delay_plan({1, 2}) == {1: "register", 2: "register"}
+    assert schedule._delay_plan({3, 4}) == {3: "ram", 4: "register"}
+    in_registers = PipelinedSchedule(rounds, 63, window, handoff, in_ram=False)
+    assert in_registers._delay_plan({1, 6}) == {age: "register" for age in range(1, 7)}
+    assert in_registers.ram_reads == 0 and schedule.ram_reads > 80
+    # Round 3 reads W4 from stage 0's register; round 20 reads W21, made at round 5.
+    assert schedule.w_next(0).name == "w4_age0"
+    assert schedule.w_next(17).name == "w21_age14"
+    # Constant words pass through as constants: no register, no RAM.
+    padded = PipelinedSchedule(rounds, 63, [window[0]] + [0x80000000] + [0] * 14, handoff)
+    assert padded.w_next(0) == 0x80000000
 
 
 def test_diagnosis_points_at_the_first_round_that_differs():

@@ -1,0 +1,151 @@
+"""The message schedule of a fully pipelined hash: each word made once, then delayed."""
+
+from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib.memory import Memory
+
+from .sha256_logic import NONCE, kind, lower, next_w
+
+WINDOW_WORDS = 16
+# Round t reads W[t], W[t+1], W[t+9], W[t+14] to make W[t+16], and W[t+1] for the
+# folded h+K+W of the next round.
+SCHEDULE_OFFSETS = (0, 1, 9, 14)
+# Ages up to this come from a chain of registers; older ones from a delay-line RAM.
+REGISTER_CHAIN_AGES = 2
+
+
+class PipelinedSchedule(Elaboratable):
+    """W[t] for every stage of a fully pipelined hash (one round per stage).
+
+    A register window moves 16 words down every stage: about 500 flip-flops per round,
+    which is more than an ECP5 85F has for a whole fully pipelined core. Here each
+    per-nonce word is made once and registered once (its *age* 0); the stages that
+    read it later see it through delay lines: a short register chain for ages 1..2 and,
+    for older ages, a 16-word RAM written with the word every hand-off and read
+    ``age - 1`` hand-offs back into a register (block RAM where the FPGA has it: its
+    slow read then drives only that register). A word made at round t is read at ages
+    1, 6, 14 and 15: five registers and two RAM reads instead of sixteen registers.
+
+    Constant and job words (padding, W16/W17 of the first hash) never enter a delay line.
+
+    Parameters
+    ----------
+    rounds : sequence of int
+        Consecutive rounds, one pipeline stage each (stage 0 runs ``rounds[0]``).
+    last_w : int
+        The last schedule word the hash uses.
+    window : sequence of 16 words
+        W[rounds[0]] .. W[rounds[0] + 15] as ints, JobWords or per-nonce values,
+        presented to stage 0's registers.
+    handoff : Signal
+        High at every clock edge where the pipeline moves on.
+    in_ram : bool
+        Delay lines in RAM (the FPGA build) or all registers (the ASIC export, where a
+        RAM would become flip-flops anyway).
+    """
+
+    def __init__(self, rounds, last_w, window, handoff, in_ram=True):
+        self.rounds = tuple(rounds)
+        self.last_w = last_w
+        self.handoff = handoff
+        self.in_ram = in_ram
+        first = self.rounds[0]
+        self._words = {first + i: word for i, word in enumerate(window)}
+        self._birth = {}            # word -> stage whose register first holds it
+        self._ages = {}             # word -> ages at which a stage reads it
+        for j, word in self._words.items():
+            if kind(word) == NONCE:
+                self._birth[j] = 0
+        for stage, t in enumerate(self.rounds):
+            if t + WINDOW_WORDS <= last_w:
+                if any(kind(self._words.get(t + o, 0)) == NONCE or t + o in self._birth for o in SCHEDULE_OFFSETS):
+                    self._birth[t + WINDOW_WORDS] = stage + 1
+            for j in self.reads(t):
+                if j in self._birth:
+                    self._ages.setdefault(j, set()).add(stage - self._birth[j])
+        self._taps = {(j, age): Signal(32, name=f"w{j}_age{age}")
+                      for j, ages in self._ages.items() for age in ages}
+
+    def reads(self, t):
+        """The schedule words round ``t`` reads."""
+        words = [t + 1] if t + 1 <= self.last_w else []
+        if t + WINDOW_WORDS <= self.last_w:
+            words += [t + o for o in SCHEDULE_OFFSETS]
+        return sorted(set(words))
+
+    def word(self, j, stage):
+        """W[j] as the given stage sees it: an int, a JobWord or a register's value."""
+        if j not in self._birth:
+            return self._words[j]
+        return self._taps[(j, stage - self._birth[j])]
+
+    def w_next(self, stage):
+        """W[t+1] for the round ``t`` of ``stage``, or 0 after the hash's last word."""
+        t = self.rounds[stage]
+        return self.word(t + 1, stage) if t + 1 <= self.last_w else 0
+
+    @property
+    def ram_reads(self):
+        """Delay-line RAM read ports: block RAMs on an ECP5 (one each)."""
+        return sum(list(self._delay_plan(ages).values()).count("ram") for ages in self._ages.values())
+
+    def _delay_plan(self, ages):
+        """How each register older than age 0 is loaded: from the register one age
+        younger ("register") or from the RAM, read at one age younger ("ram")."""
+        plan = {}
+        for age in sorted(ages):
+            if not self.in_ram or age <= REGISTER_CHAIN_AGES:
+                plan.update({a: "register" for a in range(1, age + 1)})
+            elif age - 1 in plan or age == 1:
+                plan[age] = "register"
+            else:
+                plan[age] = "ram"
+        return plan
+
+    def _value(self, j):
+        """The word as made: the window's, or W[t+16] from the taps of round t."""
+        if j in self._words:
+            return lower(self._words[j])
+        t = j - WINDOW_WORDS
+        stage = self.rounds.index(t)
+        window = [None] * WINDOW_WORDS
+        for o in SCHEDULE_OFFSETS:
+            window[o] = self.word(t + o, stage)
+        return lower(next_w(window))
+
+    def elaborate(self, platform):
+        m = Module()
+        handoff = self.handoff
+        pointer = Signal(4)          # the next RAM write address
+        if self.in_ram:
+            with m.If(handoff):
+                m.d.sync += pointer.eq(pointer + 1)
+        for j in sorted(self._ages):
+            ages = self._ages[j]
+            # Age 0, then every older age up to the last one read (gaps skipped in RAM).
+            registers = {0: Signal(32, name=f"w{j}_r0")}
+            with m.If(handoff):
+                m.d.sync += registers[0].eq(self._value(j))
+            plan = self._delay_plan(ages)
+            ram_reads = [age - 1 for age, source in plan.items() if source == "ram"]
+            memory_ports = {}
+            if ram_reads:
+                # Written with age 0 at every hand-off; during a hand-off period the word
+                # of age a sits at pointer - a, and a read port clocked at the hand-off
+                # gives the next period's age b from pointer + 1 - b (b >= 2: never the
+                # address being written).
+                m.submodules[f"w{j}_delay"] = memory = Memory(shape=32, depth=WINDOW_WORDS, init=[],
+                                                              attrs={"ram_style": "block"})
+                write = memory.write_port()
+                m.d.comb += [write.addr.eq(pointer), write.data.eq(registers[0]), write.en.eq(handoff)]
+                for b in ram_reads:
+                    read = memory.read_port()
+                    m.d.comb += [read.addr.eq(pointer + 1 - b), read.en.eq(handoff)]
+                    memory_ports[b] = read.data
+            for age in sorted(plan):
+                source = registers[age - 1] if plan[age] == "register" else memory_ports[age - 1]
+                registers[age] = Signal(32, name=f"w{j}_r{age}")
+                with m.If(handoff):
+                    m.d.sync += registers[age].eq(source)
+            for age in ages:
+                m.d.comb += self._taps[(j, age)].eq(registers[age])
+        return m
