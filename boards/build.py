@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
+from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
 from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE, schedule_in_ram
 
 from .board_top import BoardTop
@@ -154,9 +155,12 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     setting = pll_setting(board, platform, freq_mhz)
     top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
+    after_read = [YOSYS_ADDS_AS_CARRY_CHAINS]
+    if schedule_in_ram(clocks_per_nonce):
+        after_read.append(YOSYS_COLLISIONS_DONT_CARE)
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
-                                script_after_read=YOSYS_COLLISIONS_DONT_CARE if schedule_in_ram(clocks_per_nonce) else "",
+                                script_after_read="\n".join(after_read),
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
     digest = hashlib.sha256(plan.digest() + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]

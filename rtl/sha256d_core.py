@@ -91,7 +91,9 @@ class Sha256dCore(wiring.Component):
     round units with rounds 0..2 run for every nonce instead of once per job
     (``state3``, ``w16`` and ``w17`` are then unused). When a stage runs
     a whole hash (61, 64) its message schedule lives in block RAM
-    (:class:`ScheduleMemory`) instead of a 16-word register window.
+    (:class:`ScheduleMemory`) instead of a 16-word register window; fully pipelined,
+    each schedule word is made once and waits in a delay line
+    (:class:`PipelinedSchedule`) instead of moving through a window in every stage.
 
     Parameters
     ----------
