@@ -3,12 +3,9 @@
 from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.lib.memory import Memory
 
-from .sha256_logic import NONCE, kind, lower, next_w
+from .sha256_logic import NONCE, add, kind, lower, small_sigma0, small_sigma1
 
 WINDOW_WORDS = 16
-# Round t reads W[t], W[t+1], W[t+9], W[t+14] to make W[t+16], and W[t+1] for the
-# folded h+K+W of the next round.
-SCHEDULE_OFFSETS = (0, 1, 9, 14)
 # Ages up to this come from a chain of registers; older ones from a delay-line RAM.
 REGISTER_CHAIN_AGES = 2
 
@@ -22,8 +19,12 @@ class PipelinedSchedule(Elaboratable):
     read it later see it through delay lines: a short register chain for ages 1..2 and,
     for older ages, a 16-word RAM written with the word every hand-off and read
     ``age - 1`` hand-offs back into a register (block RAM where the FPGA has it: its
-    slow read then drives only that register). A word made at round t is read at ages
-    1, 6, 14 and 15: five registers and two RAM reads instead of sixteen registers.
+    slow read then drives only that register).
+
+    W[j] = sigma1(W[j-2]) + X[j], where the partial sum X[j] = W[j-16] + sigma0(W[j-15])
+    + W[j-7] is made a stage earlier and registered: no stage has more than two carry
+    chains in a row. A word made at round t is read at ages 1, 5, 13 and 14: five
+    registers and two RAM reads instead of sixteen registers.
 
     Constant and job words (padding, W16/W17 of the first hash) never enter a delay line.
 
@@ -52,29 +53,42 @@ class PipelinedSchedule(Elaboratable):
         self._words = {first + i: word for i, word in enumerate(window)}
         self._birth = {}            # word -> stage whose register first holds it
         self._ages = {}             # word -> ages at which a stage reads it
+        self._made = {}             # word -> stage that makes it from the taps
         for j, word in self._words.items():
             if kind(word) == NONCE:
                 self._birth[j] = 0
         for stage, t in enumerate(self.rounds):
-            if t + WINDOW_WORDS <= last_w:
-                if any(kind(self._words.get(t + o, 0)) == NONCE or t + o in self._birth for o in SCHEDULE_OFFSETS):
-                    self._birth[t + WINDOW_WORDS] = stage + 1
+            j = t + WINDOW_WORDS
+            if j <= last_w:
+                self._made[j] = stage
+                if any(kind(self._words.get(i, 0)) == NONCE or i in self._birth for i in _ingredients(j)):
+                    self._birth[j] = stage + 1
+        for stage, t in enumerate(self.rounds):
             for j in self.reads(t):
                 if j in self._birth:
                     self._ages.setdefault(j, set()).add(stage - self._birth[j])
         self._taps = {(j, age): Signal(32, name=f"w{j}_age{age}")
                       for j, ages in self._ages.items() for age in ages}
+        # X[j], made at the stage before W[j]'s (from the window itself for the first).
+        self._partials = {j: Signal(32, name=f"x{j}") for j in self._made
+                          if any(i in self._birth for i in (j - 16, j - 15, j - 7))}
 
     def reads(self, t):
-        """The schedule words round ``t`` reads."""
+        """The schedule words round ``t`` reads: W[t+1] for h+K+W; W[t+14] for W[t+16];
+        W[t+1], W[t+2], W[t+10] for X[t+17]."""
         words = [t + 1] if t + 1 <= self.last_w else []
         if t + WINDOW_WORDS <= self.last_w:
-            words += [t + o for o in SCHEDULE_OFFSETS]
+            words.append(t + 14)
+        if t + WINDOW_WORDS + 1 <= self.last_w:
+            words += [t + 1, t + 2, t + 10]
         return sorted(set(words))
 
     def word(self, j, stage):
-        """W[j] as the given stage sees it: an int, a JobWord or a register's value."""
+        """W[j] as the given stage sees it: an int, a JobWord or a register's value.
+        Stage -1 is the window as presented to stage 0."""
         if j not in self._birth:
+            return self._words[j]
+        if stage < 0:
             return self._words[j]
         return self._taps[(j, stage - self._birth[j])]
 
@@ -101,16 +115,18 @@ class PipelinedSchedule(Elaboratable):
                 plan[age] = "ram"
         return plan
 
+    def _partial(self, j):
+        """X[j] = W[j-16] + W[j-7] + sigma0(W[j-15]) as the stage before W[j]'s sees them
+        (the sigma's LUT level runs beside the first carry chain)."""
+        stage = self._made[j] - 1
+        return add(self.word(j - 16, stage), self.word(j - 7, stage), small_sigma0(self.word(j - 15, stage)))
+
     def _value(self, j):
-        """The word as made: the window's, or W[t+16] from the taps of round t."""
+        """The word as made: the window's, or X[j] + sigma1(W[j-2]) at its stage."""
         if j in self._words:
             return lower(self._words[j])
-        t = j - WINDOW_WORDS
-        stage = self.rounds.index(t)
-        window = [None] * WINDOW_WORDS
-        for o in SCHEDULE_OFFSETS:
-            window[o] = self.word(t + o, stage)
-        return lower(next_w(window))
+        stage = self._made[j]
+        return lower(add(self._partials.get(j, self._partial(j)), small_sigma1(self.word(j - 2, stage))))
 
     def elaborate(self, platform):
         m = Module()
@@ -119,6 +135,9 @@ class PipelinedSchedule(Elaboratable):
         if self.in_ram:
             with m.If(handoff):
                 m.d.sync += pointer.eq(pointer + 1)
+        for j, partial in self._partials.items():
+            with m.If(handoff):
+                m.d.sync += partial.eq(lower(self._partial(j)))
         for j in sorted(self._ages):
             ages = self._ages[j]
             # Age 0, then every older age up to the last one read (gaps skipped in RAM).
@@ -149,3 +168,8 @@ class PipelinedSchedule(Elaboratable):
             for age in ages:
                 m.d.comb += self._taps[(j, age)].eq(registers[age])
         return m
+
+
+def _ingredients(j):
+    """The words W[j] is made of."""
+    return (j - 16, j - 15, j - 7, j - 2)
