@@ -156,7 +156,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
     with environment(env):
-        plan = platform.prepare(top, name=NAME, nextpnr_opts=nextpnr_options(board, clocks_per_nonce, seed),
+        plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
                                 script_after_read=yosys_script_after_read(clocks_per_nonce),
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
@@ -190,16 +190,6 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
-
-
-def nextpnr_options(board, clocks_per_nonce, seed):
-    options = f"--report report.json --timing-allow-fail --seed {seed}"
-    # A fully pipelined core fills an ECP5 85F to 70%: nextpnr's default router there
-    # still had 61k of 320k arcs to resolve after 50 minutes; router2 negotiates
-    # congestion across the whole design at once.
-    if board.family == "ecp5" and clocks_per_nonce == 1:
-        options += " --router router2"
-    return options
 
 
 def yosys_script_after_read(clocks_per_nonce):

@@ -171,15 +171,6 @@ def test_yosys_script_per_core_size():
     assert yosys_script_after_read(31) == ""
 
 
-def test_fully_pipelined_ecp5_builds_route_with_router2():
-    from hashforge.boards.build import nextpnr_options
-    from hashforge.boards.registry import get_board
-    assert "--router router2" in nextpnr_options(get_board("ulx3s-85f"), 1, seed=1)
-    assert "--router" not in nextpnr_options(get_board("ulx3s-85f"), 12, seed=1)
-    assert "--router" not in nextpnr_options(get_board("icebreaker"), 1, seed=1)
-    assert "--seed 3" in nextpnr_options(get_board("ulx3s-12f"), 31, seed=3)
-
-
 @pytest.mark.slow
 def test_adds_kept_as_carry_chains_use_no_logic_luts(tmp_path):
     """A 4-operand sum: yosys alone builds carry-save LUT adders; with the command it
