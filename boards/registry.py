@@ -46,9 +46,9 @@ BOARDS = {b.name: b for b in [
                  "25.125 MHz = 0.39 MH/s; 27 MHz met once (Fmax 27.2) and missed after a later "
                  "change (26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=31, freq_mhz=85.0,
-          basis="measured: L=31 8835 LUTs (of 12k), Fmax 86.3 MHz at 85 MHz = 2.74 MH/s; 90 MHz misses "
-                "(Fmax 81.8); before K was registered out of the block RAM: Fmax 83.2 at 80 MHz; "
+          clocks_per_nonce=31, freq_mhz=80.0,
+          basis="measured: L=31 8838 LUTs (of 12k), Fmax 87.4 MHz at 80 MHz = 2.58 MH/s; 85 MHz met "
+                "once (Fmax 86.3) and missed on the current design (83.0); 90 MHz misses (81.8); "
                 "below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=80.0,
