@@ -42,7 +42,7 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=25.0,
-           basis="measured: L=64 (no job precompute) 4932 logic cells (of 5280), Fmax 26.5 MHz at "
+           basis="measured: L=64 (no job precompute) 4939 logic cells (of 5280), Fmax 28.3 MHz at "
                  "25.125 MHz = 0.39 MH/s; 27 MHz met once (Fmax 27.2) and missed after a later "
                  "change (26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
