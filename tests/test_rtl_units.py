@@ -206,17 +206,19 @@ def test_fully_pipelined_core_holds_its_feed_before_the_result_fifo_fills(schedu
     """One fully pipelined core never stalls; the miner stops its feed while the FIFO
     could not take a result from every nonce in flight. Half the nonces qualify and the
     consumer takes one result per 20 clocks, so the FIFO reaches the hold level; a
-    hold too late loses results (checked: at depth - 2 this returns 296 of 357)."""
+    hold too late loses results (checked: at depth - 2 this returns 296 of 357).
+    Without block RAM (the ASIC export) the core stalls instead, and loses nothing too."""
     rng = random.Random(1)
     midstate = [rng.getrandbits(32) for _ in range(8)]
     tail = [rng.getrandbits(32) for _ in range(3)]
     first, count, target = 300, 700, spec.zero_bits_to_device_target(1)
-    miner = Miner(cores=1, clocks_per_nonce=1)
-    assert not miner.core_stalls and miner.fifo_depth >= 2 * len(stage_names(1))
+    miner = Miner(cores=1, clocks_per_nonce=1, schedule_memory=schedule_memory)
+    assert miner.core_stalls == (not schedule_memory)
+    assert miner.fifo_depth >= 2 * len(stage_names(1)) or not schedule_memory
     results = mine_in_amaranth_sim(1, 1, midstate, tail, first, first + count - 1, target,
                                    schedule_memory, ready_every=20)
     expected = golden.scan_job(midstate, tail, first, count, device_target=target)
-    assert len(expected) > miner.fifo_depth and results[-1] == ("hashed", count)
+    assert len(expected) > 256 and results[-1] == ("hashed", count)
     assert results[:-1] == expected
 
 
