@@ -86,9 +86,7 @@ class PipelinedSchedule(Elaboratable):
     def word(self, j, stage):
         """W[j] as the given stage sees it: an int, a JobWord or a register's value.
         Stage -1 is the window as presented to stage 0."""
-        if j not in self._birth:
-            return self._words[j]
-        if stage < 0:
+        if j not in self._birth or stage < 0:
             return self._words[j]
         return self._taps[(j, stage - self._birth[j])]
 
@@ -126,7 +124,8 @@ class PipelinedSchedule(Elaboratable):
         if j in self._words:
             return lower(self._words[j])
         stage = self._made[j]
-        return lower(add(self._partials.get(j, self._partial(j)), small_sigma1(self.word(j - 2, stage))))
+        partial = self._partials[j] if j in self._partials else self._partial(j)
+        return lower(add(partial, small_sigma1(self.word(j - 2, stage))))
 
     def elaborate(self, platform):
         m = Module()
