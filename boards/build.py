@@ -146,10 +146,13 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                 build_root=DEFAULT_BUILD_ROOT, progress=None, seed=1):
     """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`."""
     board = get_board(board_name)
-    cores = cores or board.cores
-    clocks_per_nonce = clocks_per_nonce or board.clocks_per_nonce
-    freq_mhz = freq_mhz or board.freq_mhz
-    baud = baud or board.baud
+    # None is "the board's default"; 0 is a bad value, reported as such.
+    cores = board.cores if cores is None else cores
+    clocks_per_nonce = board.clocks_per_nonce if clocks_per_nonce is None else clocks_per_nonce
+    freq_mhz = board.freq_mhz if freq_mhz is None else freq_mhz
+    baud = board.baud if baud is None else baud
+    if not freq_mhz > 0:
+        raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
     progress = progress or (lambda message: None)
     platform = board.platform_class()()
     setting = pll_setting(board, platform, freq_mhz)

@@ -8,6 +8,7 @@ need them, so the host-only install runs ``hash``, ``scan``, ``bench`` and ``min
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 
@@ -137,7 +138,8 @@ def cmd_sim(args):
         if not 1 <= args.cores <= 64:
             raise ValueError(f"--cores must be in 1..64, got {args.cores}")
     except (TypeError, ValueError) as error:
-        raise UsageError(str(error).replace("clocks_per_nonce", "--clocks-per-nonce")) from None
+        message = str(error).replace("clocks_per_nonce", "--clocks-per-nonce")
+        raise UsageError(re.sub(r"^cores\b", "--cores", message)) from None
     config = (f"{args.simulator}, {args.cores} core(s) x {args.clocks_per_nonce} clock(s) per nonce "
               f"({args.cores / args.clocks_per_nonce:g} nonces/clock)")
     if not args.json:
@@ -320,7 +322,8 @@ def cmd_build(args):
     except build.BuildError as error:
         raise UsageError(str(error)) from None
     except (ValueError, TypeError) as error:
-        raise UsageError(str(error).replace("clocks_per_nonce", "--clocks-per-nonce")) from None
+        message = str(error).replace("clocks_per_nonce", "--clocks-per-nonce")
+        raise UsageError(re.sub(r"^cores\b", "--cores", message)) from None
     if args.json:
         from dataclasses import asdict
         emit_json(asdict(report))

@@ -65,9 +65,6 @@ class Miner(wiring.Component):
         self.core_stalls = not (cores == 1 and self.clocks_per_nonce == 1 and schedule_memory)
         in_flight = len(stage_names(self.clocks_per_nonce))
         self.fifo_depth = fifo_depth if self.core_stalls else max(fifo_depth, 1 << (2 * in_flight - 1).bit_length())
-        # Room for every nonce in flight, the one fed while the registered hold is
-        # computed, and the result stage.
-        self._hold_level = self.fifo_depth - in_flight - 2
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -186,8 +183,11 @@ class Miner(wiring.Component):
             with m.If(any_valid & results_fifo.w_rdy):
                 m.d.sync += turn.eq(Mux(granted == self.cores - 1, 0, granted + 1))
         if not self.core_stalls:
+            # Room for every nonce in flight, the one fed while the registered hold is
+            # computed, and the result stage.
+            hold_level = self.fifo_depth - len(stage_names(self.clocks_per_nonce)) - 2
             hold = Signal()
-            m.d.sync += hold.eq(results_fifo.level >= self._hold_level)
+            m.d.sync += hold.eq(results_fifo.level >= hold_level)
             m.d.comb += cores[0].hold.eq(hold)
         m.d.comb += [
             self.results.valid.eq(results_fifo.r_rdy),

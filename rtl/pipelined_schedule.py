@@ -107,7 +107,7 @@ class PipelinedSchedule(Elaboratable):
         for age in sorted(ages):
             if not self.in_ram or age <= REGISTER_CHAIN_AGES:
                 plan.update({a: "register" for a in range(1, age + 1)})
-            elif age - 1 in plan or age == 1:
+            elif age - 1 in plan:
                 plan[age] = "register"
             else:
                 plan[age] = "ram"

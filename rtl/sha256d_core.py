@@ -314,7 +314,7 @@ class Sha256dCore(wiring.Component):
         16-word window per stage."""
         rounds = [stage[0] for stage in stages]
         schedule = PipelinedSchedule(rounds, last_w, [bundle[key] for key in WINDOW], self._handoff,
-                                     in_ram=self._schedule_memory_wanted)
+                                     in_ram=self.schedule_in_ram)
         # The "_schedule" suffix is what YOSYS_COLLISIONS_DONT_CARE selects.
         self._m.submodules[f"{name}_schedule"] = schedule
         bundle = _state_only(bundle)

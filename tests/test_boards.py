@@ -37,6 +37,19 @@ def test_build_with_an_impossible_size_names_the_option(tmp_path):
     assert "--clocks-per-nonce must be in 1..61 or 64" in lines[0] and "got 62" in lines[0]
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--clocks-per-nonce", "0", "--clocks-per-nonce must be in 1..61 or 64"),
+    ("--cores", "0", "--cores must be in 1..64, got 0"),
+    ("--freq", "0", "--freq must be a positive number of MHz"),
+])
+def test_build_with_a_zero_is_an_error_not_the_default(tmp_path, option, value, message):
+    """0 once fell back to the board's default and built that instead."""
+    result = hashforge("build", "--board", "ulx3s-12f", option, value, "--build-dir", str(tmp_path))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
 def test_unknown_board_is_a_one_line_error():
     result = hashforge("build", "--board", "ulx3s-99f")
     lines = result.stderr.strip().splitlines()
