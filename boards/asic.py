@@ -14,7 +14,7 @@ import sys
 import warnings
 
 from hashforge.rtl.miner import Miner
-from hashforge.sim.verilog import write_verilog
+from hashforge.rtl.verilog import write_verilog
 
 # Relative areas in NAND2 equivalents (typical standard-cell ratios).
 NAND2_EQUIVALENT = {"NOT": 0.67, "BUF": 1.0, "AND": 1.33, "NAND": 1.0, "OR": 1.33, "NOR": 1.0,

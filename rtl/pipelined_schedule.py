@@ -8,6 +8,8 @@ from .sha256_logic import NONCE, add, kind, lower, small_sigma0, small_sigma1
 WINDOW_WORDS = 16
 # Ages up to this come from a chain of registers; older ones from a delay-line RAM.
 REGISTER_CHAIN_AGES = 2
+# Yosys's ram_style for the delay-line RAMs.
+DELAY_LINE_RAM_STYLE = "block"
 
 
 class PipelinedSchedule(Elaboratable):
@@ -70,7 +72,7 @@ class PipelinedSchedule(Elaboratable):
         self._taps = {(j, age): Signal(32, name=f"w{j}_age{age}")
                       for j, ages in self._ages.items() for age in ages}
         # X[j], made at the stage before W[j]'s (from the window itself for the first).
-        self._partials = {j: Signal(32, name=f"x{j}") for j in self._made
+        self._partials = {j: Signal(32, name=f"x{j}", reset_less=True) for j in self._made
                           if any(i in self._birth for i in (j - 16, j - 15, j - 7))}
 
     def reads(self, t):
@@ -140,7 +142,7 @@ class PipelinedSchedule(Elaboratable):
         for j in sorted(self._ages):
             ages = self._ages[j]
             # Age 0, then every older age up to the last one read (gaps skipped in RAM).
-            registers = {0: Signal(32, name=f"w{j}_r0")}
+            registers = {0: Signal(32, name=f"w{j}_r0", reset_less=True)}
             with m.If(handoff):
                 m.d.sync += registers[0].eq(self._value(j))
             plan = self._delay_plan(ages)
@@ -152,7 +154,7 @@ class PipelinedSchedule(Elaboratable):
                 # gives the next period's age b from pointer + 1 - b (b >= 2: never the
                 # address being written).
                 m.submodules[f"w{j}_delay"] = memory = Memory(shape=32, depth=WINDOW_WORDS, init=[],
-                                                              attrs={"ram_style": "block"})
+                                                              attrs={"ram_style": DELAY_LINE_RAM_STYLE})
                 write = memory.write_port()
                 m.d.comb += [write.addr.eq(pointer), write.data.eq(registers[0]), write.en.eq(handoff)]
                 for b in ram_reads:
@@ -161,7 +163,7 @@ class PipelinedSchedule(Elaboratable):
                     memory_ports[b] = read.data
             for age in sorted(plan):
                 source = registers[age - 1] if plan[age] == "register" else memory_ports[age - 1]
-                registers[age] = Signal(32, name=f"w{j}_r{age}")
+                registers[age] = Signal(32, name=f"w{j}_r{age}", reset_less=True)
                 with m.If(handoff):
                     m.d.sync += registers[age].eq(source)
             for age in ages:

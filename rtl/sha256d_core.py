@@ -283,7 +283,10 @@ class Sha256dCore(wiring.Component):
                 regs[key] = word
                 continue
             value = Value.cast(lower(word))
-            reg = Signal(32 if kind(word) == CONST else value.shape(), name=f"{name}_{key}")
+            # No reset: the stage's valid bit says whether it holds a nonce. A reset on
+            # every data flip-flop is a net with tens of thousands of loads when fully
+            # pipelined, and pins each ECP5 slice's shared reset input.
+            reg = Signal(32 if kind(word) == CONST else value.shape(), name=f"{name}_{key}", reset_less=True)
             regs[key] = reg
             with m.If(handoff):
                 m.d.sync += reg.eq(value)

@@ -17,7 +17,7 @@ from cocotb_tools.runner import get_runner
 from hashforge.rtl.miner import Miner
 
 from .toolchain import prepare_environment
-from .verilog import write_verilog
+from hashforge.rtl.verilog import write_verilog
 
 TOPLEVEL = "hashforge_miner"
 DEFAULT_BUILD_ROOT = pathlib.Path("build") / "sim"

@@ -12,7 +12,7 @@ from cocotb_tools.runner import get_runner
 from hashforge.rtl.top import HashforgeTop
 
 from .toolchain import prepare_environment
-from .verilog import write_verilog
+from hashforge.rtl.verilog import write_verilog
 
 TOPLEVEL = "hashforge_vboard"
 DEFAULT_BUILD_ROOT = pathlib.Path("build") / "vboard"
