@@ -60,12 +60,25 @@ class JobLoader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         step = Signal(range(JOB_BYTES + 1), init=JOB_BYTES)     # JOB_BYTES: idle
+        step_next = Signal.like(step)
         from_icarus = Signal()
         in_tail = step >= TAIL_AT
-        m.d.comb += [
-            self.frame_address.eq(step),
-            self.icarus_address.eq(Mux(in_tail, ICARUS_TAIL_AT - TAIL_AT, ICARUS_MIDSTATE_AT - MIDSTATE_AT)
-                                   + step),
+        # The read addresses are registers loaded with the next step's address: the
+        # receivers' buffers may sit far from this counter (the job register it fills
+        # spreads over the die when fully pipelined), and an address computed after
+        # the counter, then carried there and read out, took a whole clock (85F).
+        m.d.comb += step_next.eq(step)
+        with m.If(step != JOB_BYTES):
+            m.d.comb += step_next.eq(step + 1)
+        with m.If(self.load_frame):
+            m.d.comb += step_next.eq(0)
+        with m.If(self.load_icarus):
+            m.d.comb += step_next.eq(MIDSTATE_AT)
+        m.d.sync += [
+            step.eq(step_next),
+            self.frame_address.eq(step_next),
+            self.icarus_address.eq(Mux(step_next >= TAIL_AT, ICARUS_TAIL_AT - TAIL_AT,
+                                       ICARUS_MIDSTATE_AT - MIDSTATE_AT) + step_next),
         ]
         # The read data comes a clock after the address: the write follows a clock behind.
         writing, write_index = Signal(), Signal(range(JOB_BYTES))
@@ -75,16 +88,14 @@ class JobLoader(wiring.Component):
             write_index.eq(Mux(from_icarus, icarus_index, step)),
             self.done.eq(0),
         ]
-        with m.If(step != JOB_BYTES):
-            m.d.sync += step.eq(step + 1)
         with m.If(self.load_frame):
-            m.d.sync += [step.eq(0), from_icarus.eq(0)]
+            m.d.sync += from_icarus.eq(0)
         with m.If(writing):
             m.d.sync += self.job.as_value().word_select(write_index, 8).eq(
                 Mux(from_icarus, self.icarus_data, self.frame_data))
         # Icarus: the fixed fields at once, then the packet from its first byte.
         with m.If(self.load_icarus):
-            m.d.sync += [step.eq(MIDSTATE_AT), from_icarus.eq(1)]
+            m.d.sync += from_icarus.eq(1)
             m.d.sync += [getattr(self.job, name).eq(value) for name, value in ICARUS_FIXED_FIELDS.items()]
         # The last write lands at the clock edge after step JOB_BYTES - 1's data.
         last_write = writing & (step == JOB_BYTES)

@@ -8,8 +8,11 @@ from .sha256_logic import NONCE, add, kind, lower, small_sigma0, small_sigma1
 WINDOW_WORDS = 16
 # Ages up to this come from a chain of registers; older ones from a delay-line RAM.
 REGISTER_CHAIN_AGES = 2
-# Yosys's ram_style for the delay-line RAMs.
-DELAY_LINE_RAM_STYLE = "block"
+# Yosys's ram_style for the delay-line RAMs. ECP5 85F, fully pipelined: "block" (173
+# DP16KD) left 61k of 320k arcs unrouted after 50 minutes (then with a reset on every
+# data flip-flop) and placed with a longer total wire length than "distributed" (1382
+# TRELLIS_DPR16X4, +8k LUTs), which routed: the whole build took 35 minutes.
+DELAY_LINE_RAM_STYLE = "distributed"
 
 
 class PipelinedSchedule(Elaboratable):
@@ -20,8 +23,9 @@ class PipelinedSchedule(Elaboratable):
     per-nonce word is made once and registered once (its *age* 0); the stages that
     read it later see it through delay lines: a short register chain for ages 1..2 and,
     for older ages, a 16-word RAM written with the word every hand-off and read
-    ``age - 1`` hand-offs back into a register (block RAM where the FPGA has it: its
-    slow read then drives only that register).
+    ``age - 1`` hand-offs back into a register. The RAMs are LUT RAM (ECP5
+    TRELLIS_DPR16X4), which sits beside its stage; block RAMs sit in a few rows, and
+    two words per stage travel there and back (see ``DELAY_LINE_RAM_STYLE``).
 
     W[j] = sigma1(W[j-2]) + X[j], where the partial sum X[j] = W[j-16] + sigma0(W[j-15])
     + W[j-7] is made a stage earlier and registered: no stage has more than two carry
@@ -99,7 +103,7 @@ class PipelinedSchedule(Elaboratable):
 
     @property
     def ram_reads(self):
-        """Delay-line RAM read ports: block RAMs on an ECP5 (one each)."""
+        """Delay-line RAM read ports (each a LUT RAM copy of the line on an ECP5)."""
         return sum(list(self._delay_plan(ages).values()).count("ram") for ages in self._ages.values())
 
     def _delay_plan(self, ages):
@@ -132,10 +136,18 @@ class PipelinedSchedule(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         handoff = self.handoff
-        pointer = Signal(4)          # the next RAM write address
+        # The RAMs' write address: a counter, copied stage to stage one hand-off late
+        # (stage s holds the count minus s). Each delay line's RAMs take the copy at
+        # their stage, so the address runs beside the pipeline instead of one counter
+        # driving every RAM on the die. A RAM only needs its own address consistent.
+        pointers = [Signal(4, name="pointer_s0")]
         if self.in_ram:
             with m.If(handoff):
-                m.d.sync += pointer.eq(pointer + 1)
+                m.d.sync += pointers[0].eq(pointers[0] + 1)
+            for stage in range(1, max(self._birth.values(), default=0) + 1):
+                pointers.append(Signal(4, name=f"pointer_s{stage}", reset_less=True))
+                with m.If(handoff):
+                    m.d.sync += pointers[stage].eq(pointers[stage - 1])
         for j, partial in self._partials.items():
             with m.If(handoff):
                 m.d.sync += partial.eq(lower(self._partial(j)))
@@ -149,6 +161,7 @@ class PipelinedSchedule(Elaboratable):
             ram_reads = [age - 1 for age, source in plan.items() if source == "ram"]
             memory_ports = {}
             if ram_reads:
+                pointer = pointers[self._birth[j]]
                 # Written with age 0 at every hand-off; during a hand-off period the word
                 # of age a sits at pointer - a, and a read port clocked at the hand-off
                 # gives the next period's age b from pointer + 1 - b (b >= 2: never the
