@@ -55,15 +55,29 @@ class JobPrecompute(wiring.Component):
         # of every word at the shift registers' outputs (bit 0 of each register).
         step = Signal(range(rounds + 2), init=rounds + 1)
         bit = Signal(range(WORD))
+        step_next, bit_next = Signal.like(step), Signal.like(bit)
         active = step != rounds + 1
         loading = step == 0
-        round_index = (step - 1)[:2]
+        m.d.comb += [step_next.eq(step), bit_next.eq(bit)]
         with m.If(active):
-            m.d.sync += bit.eq(bit + 1)
+            m.d.comb += bit_next.eq(bit + 1)
             with m.If(bit == WORD - 1):
-                m.d.sync += step.eq(step + 1)
+                m.d.comb += step_next.eq(step + 1)
         with m.If(self.start):
-            m.d.sync += [step.eq(0), bit.eq(0)]
+            m.d.comb += [step_next.eq(0), bit_next.eq(0)]
+        m.d.sync += [step.eq(step_next), bit.eq(bit_next)]
+
+        # Everything that depends only on the bit position is registered from the next
+        # position, a clock ahead: the counter's compares and selects then stay out of
+        # the serial adders' path (on an 85F it was the longest path of the device).
+        def ahead(value, name):
+            registered = Signal(value.shape(), name=name)
+            m.d.sync += registered.eq(value)
+            return registered
+
+        def wraps(rotation):
+            """Whether bit + rotation is past the word's top (see ``old_bit``)."""
+            return ahead(bit_next >= WORD - rotation, f"wraps_{rotation}")
 
         a, b, c, d, e, f, g, h = words = [Signal(WORD, name=f"pre_{n}") for n in spec.STATE_NAMES]
 
@@ -72,13 +86,13 @@ class JobPrecompute(wiring.Component):
             The words shift right one bit per clock and ``word`` flows into
             ``next_word`` (a into b, e into f), so the bits that wrapped round are
             in ``next_word``, at the same position."""
-            return Mux(bit < WORD - rotation, word[rotation], next_word[rotation])
+            return Mux(wraps(rotation), next_word[rotation], word[rotation])
 
         def big_sigma(word, next_word, rotations):
             x, y, z = (old_bit(word, next_word, r) for r in rotations)
             return x ^ y ^ z
 
-        first_bit = bit == 0
+        first_bit = ahead(bit_next == 0, "first_bit")
 
         def serial_add(x, y):
             """One bit of x + y, least significant first; the carry restarts at bit 0."""
@@ -89,8 +103,9 @@ class JobPrecompute(wiring.Component):
 
         k_bits = Const(sum(spec.K[t] << (WORD * t) for t in range(rounds)), WORD * rounds)
         w_bits = Cat(*(self.tail[t] for t in range(rounds)))
-        k = k_bits.bit_select(round_index * WORD + bit, 1)
-        w = w_bits.bit_select(round_index * WORD + bit, 1)
+        position_next = (step_next - 1)[:2] * WORD + bit_next
+        k = ahead(k_bits.bit_select(position_next, 1), "k_bit")
+        w = ahead(w_bits.bit_select(position_next, 1), "w_bit")
         ch = (e[0] & f[0]) | (~e[0] & g[0])
         maj = (a[0] & b[0]) | (a[0] & c[0]) | (b[0] & c[0])
         t1 = serial_add(serial_add(serial_add(serial_add(h[0], k), w), big_sigma(e, f, (6, 11, 25))), ch)

@@ -77,33 +77,35 @@ def test_constants_fold_to_ints_and_job_words_stay_job_words():
 
 
 def test_job_precompute_matches_golden_job_constants():
+    """Two jobs in a row: the second must not inherit anything from the first."""
     rng = random.Random(11)
-    midstate = [rng.getrandbits(32) for _ in range(8)]
-    tail = [rng.getrandbits(32) for _ in range(3)]
+    jobs = [([rng.getrandbits(32) for _ in range(8)], [rng.getrandbits(32) for _ in range(3)])
+            for _ in range(2)]
     dut = JobPrecompute()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
-    got = {}
+    results = []
 
     async def testbench(ctx):
-        ctx.set(dut.midstate, midstate)
-        ctx.set(dut.tail, tail)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        clocks = 0
-        while not ctx.get(dut.ready):
+        for midstate, tail in jobs:
+            ctx.set(dut.midstate, midstate)
+            ctx.set(dut.tail, tail)
+            ctx.set(dut.start, 1)
             await ctx.tick()
-            clocks += 1
-        got["clocks"] = clocks
-        got["state3"] = [ctx.get(dut.state3[i]) for i in range(8)]
-        got["w16"], got["w17"] = ctx.get(dut.w16), ctx.get(dut.w17)
+            ctx.set(dut.start, 0)
+            clocks = 0
+            while not ctx.get(dut.ready):
+                await ctx.tick()
+                clocks += 1
+            results.append({"clocks": clocks, "state3": [ctx.get(dut.state3[i]) for i in range(8)],
+                            "w16": ctx.get(dut.w16), "w17": ctx.get(dut.w17)})
     sim.add_testbench(testbench)
     sim.run()
-    job = golden.job_constants(midstate, tail)
-    assert got["state3"] == list(job.state3)
-    assert (got["w16"], got["w17"]) == job.schedule[16:18]
-    assert got["clocks"] == JobPrecompute.clocks
+    for (midstate, tail), got in zip(jobs, results):
+        job = golden.job_constants(midstate, tail)
+        assert got["state3"] == list(job.state3)
+        assert (got["w16"], got["w17"]) == job.schedule[16:18]
+        assert got["clocks"] == JobPrecompute.clocks
 
 
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (62, ValueError), (63, ValueError), (65, ValueError),
