@@ -15,9 +15,9 @@ from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
 from hashforge.rtl.miner import Miner
+from hashforge.rtl.verilog import write_verilog
 
 from .toolchain import prepare_environment
-from hashforge.rtl.verilog import write_verilog
 
 TOPLEVEL = "hashforge_miner"
 DEFAULT_BUILD_ROOT = pathlib.Path("build") / "sim"
@@ -136,6 +136,7 @@ def run_top_tests(simulator="verilator", cores=1, clocks_per_nonce=4, clock_hz=1
                   build_root=DEFAULT_BUILD_ROOT, testcase=None, waves=False, vectors=None):
     """The device testbench over the UART pins (:mod:`hashforge.sim.tb_top`)."""
     from hashforge.rtl.top import HashforgeTop
+from hashforge.rtl.verilog import write_verilog
     top = HashforgeTop(clock_hz=clock_hz, baud=baud, cores=cores, clocks_per_nonce=clocks_per_nonce)
     config = {**top.config, "divisor": top.divisor, "gap_clocks": top.gap_clocks,
               "latency": top.miner.latency}

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from cocotb_tools.runner import get_runner
 
 from hashforge.rtl.top import HashforgeTop
+from hashforge.rtl.verilog import write_verilog
 
 from .toolchain import prepare_environment
-from hashforge.rtl.verilog import write_verilog
 
 TOPLEVEL = "hashforge_vboard"
 DEFAULT_BUILD_ROOT = pathlib.Path("build") / "vboard"
