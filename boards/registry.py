@@ -42,18 +42,19 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=25.0,
-           basis="measured: L=64 (no job precompute) 4939 logic cells (of 5280), Fmax 28.3 MHz at "
-                 "25.125 MHz = 0.39 MH/s; 27 MHz met once (Fmax 27.2) and missed after a later "
+           basis="measured: L=64 (no job precompute) 4968 logic cells (of 5280), Fmax 27.2 MHz at "
+                 "25.125 MHz = 0.39 MH/s (28.3 before the reset-less data registers); 27 MHz met once (Fmax 27.2) and missed after a later "
                  "change (26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=80.0,
-          basis="measured: L=31 8838 LUTs (of 12k), Fmax 87.4 MHz at 80 MHz = 2.58 MH/s; 85 MHz met "
-                "once (Fmax 86.3) and missed on the current design (83.0); 90 MHz misses (81.8); "
+          basis="measured: L=31 8132 LUTs (of 12k), Fmax 80.1 MHz at 80 MHz = 2.58 MH/s (8838 LUTs and "
+                "Fmax 87.4 before the reset-less data registers); 85 MHz met "
+                "once (Fmax 86.3) and missed later (83.0); 90 MHz misses (81.8); "
                 "below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=80.0,
-          basis="measured: L=12 19231 LUTs (of 24k), Fmax 80.2 MHz at 80 MHz = 6.67 MH/s (80.9 in an "
-                "earlier build) "
+          basis="measured: L=12 18436 LUTs (of 24k), Fmax 80.1 MHz at 80 MHz = 6.67 MH/s (19231 LUTs, "
+                "Fmax 80.2 before the reset-less data registers; 80.9 in an earlier build) "
                 "(at 75 MHz: Fmax 77.1); before the engine's loading register 80 MHz missed (68.9) "
                 "(L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
