@@ -250,16 +250,21 @@ class Sha256dCore(wiring.Component):
             m.d.sync += [result_valid.eq(check_valid), result_hit.eq(check_valid & hit_in)]
             with m.If(check_valid):
                 m.d.sync += [result_nonce.eq(out_counter), out_counter.eq(out_counter + 1)]
+        # Nonces between the feed and the result stage, counted as they enter and leave:
+        # the same as any stage being valid, without an OR of every stage's valid bit,
+        # which fully pipelined spans the die (on an 85F it was the longest path).
+        in_flight = Signal(range(len(self._valids) + 1))
+        m.d.sync += in_flight.eq(in_flight + (handoff & feed) - (handoff & check_valid))
         m.d.comb += [
             self.results.valid.eq(result_valid & result_hit),
             self.results.payload.eq(result_nonce),
             advance.eq(~(self.results.valid & ~self.results.ready) if self.stall else 1),
             self.hashed.eq(handoff & check_valid),
-            self.busy.eq(feeding | _any(self._valids) | result_hit),
+            self.busy.eq(feeding | (in_flight != 0) | result_hit),
         ]
 
         with m.If(self.start | self.abort):
-            m.d.sync += [v.eq(0) for v in self._valids + [result_valid, result_hit]]
+            m.d.sync += [v.eq(0) for v in self._valids + [result_valid, result_hit, in_flight]]
             m.d.sync += feeding.eq(self.start)
         with m.If(self.start):
             m.d.sync += [counter.eq(self.first), out_counter.eq(self.first)]
@@ -461,13 +466,6 @@ class Sha256dCore(wiring.Component):
 
 def _state_only(bundle):
     return {key: bundle[key] for key in STATE}
-
-
-def _any(signals):
-    result = Const(0, 1)
-    for s in signals:
-        result = result | s
-    return result
 
 
 def _pipelined_round(regs, t, last_w, w_next):

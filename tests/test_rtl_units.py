@@ -184,6 +184,18 @@ def test_miner_recall_in_amaranth_sim(cores, clocks_per_nonce, schedule_memory):
     assert sorted(results[:-1]) == expected and len(expected) > 0
 
 
+@pytest.mark.parametrize("clocks_per_nonce", [1, 16])
+def test_busy_covers_a_single_nonce_all_the_way_to_its_result(clocks_per_nonce):
+    """The core's busy counts nonces in flight; with one nonce, a count a clock late
+    would drop busy while the nonce is in the first stage and end the job early."""
+    rng = random.Random(clocks_per_nonce)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    every_nonce = 0xFFFFFFFF
+    results = mine_in_amaranth_sim(1, clocks_per_nonce, midstate, tail, 777, 777, every_nonce)
+    assert results == [777, ("hashed", 1)]
+
+
 # 31: K comes from block RAM through a register; 64: the schedule is in block RAM. Both
 # must hold their place while the full result FIFO stalls the core.
 @pytest.mark.parametrize("clocks_per_nonce", [31, 64])
