@@ -136,7 +136,6 @@ def run_top_tests(simulator="verilator", cores=1, clocks_per_nonce=4, clock_hz=1
                   build_root=DEFAULT_BUILD_ROOT, testcase=None, waves=False, vectors=None):
     """The device testbench over the UART pins (:mod:`hashforge.sim.tb_top`)."""
     from hashforge.rtl.top import HashforgeTop
-from hashforge.rtl.verilog import write_verilog
     top = HashforgeTop(clock_hz=clock_hz, baud=baud, cores=cores, clocks_per_nonce=clocks_per_nonce)
     config = {**top.config, "divisor": top.divisor, "gap_clocks": top.gap_clocks,
               "latency": top.miner.latency}
