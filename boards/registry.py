@@ -63,10 +63,11 @@ BOARDS = {b.name: b for b in [
                 "two cores or a smaller L would fit but are not built yet"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=62.5,
-          basis="measured: L=12 19243 LUTs (of 84k), Fmax 82.1 MHz at 62.5 MHz = 5.21 MH/s on the current "
-                "design (higher clocks not rebuilt on it); earlier: Fmax 66.9 at 62.5; at 75 MHz "
+          basis="measured: L=12 19243 LUTs (of 84k), Fmax 82.1 MHz at 62.5 MHz = 5.21 MH/s before the reset-less "
+                "data registers (higher clocks not rebuilt on it); earlier: Fmax 66.9 at 62.5; at 75 MHz "
                 "Fmax 72.4 and at 70 MHz 65.9 (both missed: placement on this die varies build to build); "
-                "several cores not built yet (place and route of larger builds runs past an hour here)"),
+                "fully pipelined (L=1, --freq 100) routes at Fmax 75.6 MHz = 75.6 MH/s but no L=1 build "
+                "has met its own clock yet (a build takes 35-40 minutes here), so it is not the default"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
