@@ -31,7 +31,7 @@ class Miner(wiring.Component):
         least twice the nonces in flight, and the core stops taking new nonces while
         that many would not fit.
     schedule_memory : bool
-        Passed to each core (block-RAM schedules where the size allows them).
+        Passed to each core (schedules in RAM where the size allows them).
 
     Attributes
     ----------

@@ -140,8 +140,9 @@ class PipelinedSchedule(Elaboratable):
         # (stage s holds the count minus s). Each delay line's RAMs take the copy at
         # their stage, so the address runs beside the pipeline instead of one counter
         # driving every RAM on the die. A RAM only needs its own address consistent.
-        pointers = [Signal(4, name="pointer_s0")]
+        pointers = []
         if self.in_ram:
+            pointers.append(Signal(4, name="pointer_s0"))
             with m.If(handoff):
                 m.d.sync += pointers[0].eq(pointers[0] + 1)
             for stage in range(1, max(self._birth.values(), default=0) + 1):

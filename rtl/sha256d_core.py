@@ -52,9 +52,9 @@ def hash1_rounds(clocks_per_nonce):
 
 
 def schedule_in_ram(clocks_per_nonce):
-    """The schedule can live in block RAM: each round stage runs a whole hash
-    (:class:`ScheduleMemory`), or the core is fully pipelined and the words wait in
-    delay lines (:class:`PipelinedSchedule`)."""
+    """The schedule can live in RAM: each round stage runs a whole hash (block RAM,
+    :class:`ScheduleMemory`), or the core is fully pipelined and the words wait in
+    LUT-RAM delay lines (:class:`PipelinedSchedule`)."""
     return clocks_per_nonce == 1 or all(len(split_rounds(rounds, clocks_per_nonce)) == 1
                for rounds in (hash1_rounds(clocks_per_nonce), HASH2_ROUNDS))
 
@@ -100,8 +100,8 @@ class Sha256dCore(wiring.Component):
     clocks_per_nonce : int
         1 .. 61, or 64. Area falls and hashing time grows with it.
     schedule_memory : bool
-        Keep the schedule in block RAM (see :func:`schedule_in_ram`). False gives
-        registers, for ASIC flows, where the RAM would become flip-flops.
+        Keep the schedule in RAM where the size allows (see :func:`schedule_in_ram`).
+        False gives registers, for ASIC flows, where the RAM would become flip-flops.
     stall : bool
         A result not taken stalls the whole pipeline (the default). False: the pipeline
         never stops (no clock enable on any pipeline register, which fully pipelined is
