@@ -48,7 +48,7 @@ class Miner(wiring.Component):
     nonces_hashed : Out(64)
         Nonces hashed since power-on, all cores together.
     busy : Out(1)
-        Set-up, hashing or results still buffered.
+        Set-up, hashing or results still buffered; a register, one clock behind.
     """
 
     def __init__(self, cores=1, clocks_per_nonce=1, fifo_depth=16, schedule_memory=True):
@@ -201,10 +201,14 @@ class Miner(wiring.Component):
                      self.nonces_hashed.eq(self.nonces_hashed + hashed_now)]
         # level, not r_rdy: the buffered FIFO shows nothing for a clock while an entry
         # moves to its output register, and busy must not drop then.
-        busy = setting_up | precompute_start | (results_fifo.level != 0) | (hashed_now != 0)
+        # Registered: on a large core its inputs sit all over the die, and the protocol
+        # engine's job-done check and the LED are far away (the 85F L=1 critical path).
+        # ``start`` is in the OR so the clock of lag never shows a job as finished
+        # before its set-up flags rise.
+        busy = self.start | setting_up | precompute_start | (results_fifo.level != 0) | (hashed_now != 0)
         for core, core_starting in zip(cores, starting):
             busy = busy | core.busy | core_starting
-        m.d.comb += self.busy.eq(busy)
+        m.d.sync += self.busy.eq(busy)
         return m
 
     def _slice_size(self, m, first, last):
