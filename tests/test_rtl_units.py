@@ -152,6 +152,8 @@ def mine_in_amaranth_sim(cores, clocks_per_nonce, midstate, tail, first, last, t
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
+        # The protocol engine's job-done check reads busy on the very next clock.
+        assert ctx.get(dut.busy), "busy is not set on the clock after start"
         clocks = 0
         while True:
             # A result is taken at the clock edge where valid and ready are both high.
