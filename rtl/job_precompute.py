@@ -30,7 +30,7 @@ class JobPrecompute(wiring.Component):
     state3 : Out(ArrayLayout(32, 8))
         a..h after round 2, held until the next ``start``.
     w16, w17 : Out(32)
-        Schedule words made only of W0..W2 and padding (combinational from ``tail``).
+        Schedule words made only of W0..W2 and padding (registered from ``tail``).
     ready : Out(1)
         ``state3`` is valid.
     """
@@ -122,10 +122,12 @@ class JobPrecompute(wiring.Component):
         block = [self.tail[0], self.tail[1], self.tail[2], None] + [spec.BLOCK2_PADDING[i] for i in range(4, 16)]
         w16 = next_w(block)
         w17 = next_w(block[1:] + [w16])
+        # Registered: each is two carry chains on the tail, and a fully pipelined core
+        # adds them into per-nonce sums (on the 85F, four chains in a row to a schedule
+        # partial). Valid a clock after ``tail``; ``ready`` comes far later.
+        m.d.sync += [self.w16.eq(w16), self.w17.eq(w17)]
         m.d.comb += [
             self.state3.eq(Cat(*words)),
-            self.w16.eq(w16),
-            self.w17.eq(w17),
             self.ready.eq(~active & ~self.start),
         ]
         return m

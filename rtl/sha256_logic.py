@@ -12,7 +12,9 @@ Every sum is a chain of plain 2-input adds, constants and job words first so the
 per-nonce operand comes last (its path through the carry chains is shortest).
 """
 
-from amaranth.hdl import Cat, Value
+import contextlib
+
+from amaranth.hdl import Cat, Signal, Value
 
 from . import spec
 
@@ -28,12 +30,57 @@ YOSYS_ADDS_AS_CARRY_CHAINS = "setattr -set keep 1 t:$add %co:+[Y] w:* %i"
 
 
 class JobWord:
-    """A 32-bit expression of job registers: constant for the whole of a job."""
+    """A 32-bit expression of job registers: constant for the whole of a job.
 
-    __slots__ = ("value",)
+    ``adds`` counts the carry chains in a row inside it (0 for a register or LUT logic
+    on registers): what :func:`register_job_sums` looks at.
+    """
 
-    def __init__(self, value):
+    __slots__ = ("value", "adds")
+
+    def __init__(self, value, adds=0):
         self.value = Value.cast(value)
+        self.adds = adds
+
+
+# Set by register_job_sums: called with a JobWord that has carry chains where it meets a
+# per-nonce word; returns a registered copy.
+_job_sum_register = None
+
+
+@contextlib.contextmanager
+def register_job_sums(m):
+    """While active, a job word that is a sum is registered (once, in ``m``'s sync
+    domain) where it meets a per-nonce word.
+
+    Fully pipelined, job words are logic on the job registers, not pipeline registers.
+    A sum of them in front of a per-nonce add puts its carry chains on that add's path
+    (the 85F build's critical path: three chains from a tail word into a schedule
+    partial). The job's words are loaded well over a clock before its first nonce
+    reaches a round (the job precompute alone takes 128), so the clock of lag is unseen.
+    """
+    global _job_sum_register
+    cache = {}
+
+    def registered(word):
+        if id(word) not in cache:
+            reg = Signal(32, name=f"job_sum{len(cache)}", reset_less=True)
+            m.d.sync += reg.eq(word.value)
+            cache[id(word)] = (word, JobWord(reg))     # the word kept: its id stays unique
+        return cache[id(word)][1]
+
+    saved, _job_sum_register = _job_sum_register, registered
+    try:
+        yield
+    finally:
+        _job_sum_register = saved
+
+
+def _settled(word):
+    """``word`` as a per-nonce computation should take it (see register_job_sums)."""
+    if _job_sum_register is not None and kind(word) == JOB and word.adds:
+        return _job_sum_register(word)
+    return word
 
 
 def kind(word):
@@ -53,26 +100,39 @@ def _lift(int_fn, value_fn, *words):
     widest = max(kind(w) for w in words)
     if widest == CONST:
         return int_fn(*words) & spec.MASK32
+    if widest == NONCE:
+        words = [_settled(w) for w in words]
     result = value_fn(*(lower(w) for w in words))
     if isinstance(result, int):
         result = result & spec.MASK32
     else:
         result = Value.cast(result)[:32]
-    return JobWord(result) if widest == JOB else result
+    if widest == JOB:
+        return JobWord(result, max(w.adds for w in words if kind(w) == JOB))
+    return result
 
 
 def add(*words):
     """Sum mod 2**32 as a chain of 2-input adds: constants, then job words, then the rest."""
     const = sum(w for w in words if kind(w) == CONST) & spec.MASK32
-    jobs = [w.value for w in words if kind(w) == JOB]
+    jobs = [w for w in words if kind(w) == JOB]
     nonce = [w for w in words if kind(w) == NONCE]
     if not jobs and not nonce:
         return const
-    terms = jobs + ([const] if const else []) + nonce
+    job_part = None
+    if jobs:
+        job_terms = [w.value for w in jobs] + ([const] if const else [])
+        total = Value.cast(job_terms[0])[:32]
+        for term in job_terms[1:]:
+            total = (total + term)[:32]
+        job_part = JobWord(total, max(w.adds for w in jobs) + len(job_terms) - 1)
+        if not nonce:
+            return job_part
+    terms = ([lower(_settled(job_part))] if job_part else [const] if const else []) + nonce
     total = Value.cast(terms[0])[:32]
     for term in terms[1:]:
         total = (total + term)[:32]
-    return JobWord(total) if not nonce else total
+    return total
 
 
 def _rotr(x, n):

@@ -1,5 +1,7 @@
 """One SHA-256d mining core: a nonce range in, qualifying nonces out."""
 
+import contextlib
+
 from amaranth.hdl import Array, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -8,7 +10,8 @@ from amaranth.lib.wiring import In, Out
 from . import spec
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
-from .sha256_logic import CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower, next_w
+from .sha256_logic import (CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower,
+                           next_w, register_job_sums)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -231,11 +234,14 @@ class Sha256dCore(wiring.Component):
             with m.If(counter == self.last):
                 m.d.sync += feeding.eq(0)
 
-        bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
-        bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
-        bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
-        bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
-        bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
+        # Fully pipelined, job words are logic on the job registers; their sums get a
+        # register where they meet per-nonce words (iterative stages register them anyway).
+        with register_job_sums(m) if L == 1 else contextlib.nullcontext():
+            bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
+            bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
+            bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
+            bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
+            bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
         hit_in, check_valid = bundle["hit"], valid
 
         # Result stage: the nonce is the range's counter value at the same position in
