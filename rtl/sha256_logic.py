@@ -5,7 +5,8 @@ A word here is one of three kinds, and every function keeps the narrowest kind:
 * ``int``: a constant (padding, K, H0). Folded in Python: no logic is built.
 * :class:`JobWord`: changes only when a job starts (midstate, tail, the state after
   the job-constant rounds). Built as logic from the job registers, never
-  copied into pipeline registers.
+  copied into pipeline registers (a fully pipelined core registers a sum of them
+  once, where it meets a per-nonce word: :func:`register_job_sums`).
 * an Amaranth ``Value``: changes with every nonce; pipeline stages register it.
 
 Every sum is a chain of plain 2-input adds, constants and job words first so the
