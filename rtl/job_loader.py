@@ -20,6 +20,11 @@ assert all(_OFFSETS[name][0] < MIDSTATE_AT for name in ICARUS_FIXED_FIELDS)
 ICARUS_MIDSTATE_AT, ICARUS_TAIL_AT = 0, 52
 
 
+def icarus_address_of(step):
+    """Where the Icarus packet holds the job byte the loader writes at ``step``."""
+    return step + (ICARUS_TAIL_AT - TAIL_AT if step >= TAIL_AT else ICARUS_MIDSTATE_AT - MIDSTATE_AT)
+
+
 class JobLoader(wiring.Component):
     """Holds the job the miner works on and loads a new one from a receiver.
 
@@ -67,18 +72,26 @@ class JobLoader(wiring.Component):
         # receivers' buffers may sit far from this counter (the job register it fills
         # spreads over the die when fully pipelined), and an address computed after
         # the counter, then carried there and read out, took a whole clock (85F).
-        m.d.comb += step_next.eq(step)
-        with m.If(step != JOB_BYTES):
-            m.d.comb += step_next.eq(step + 1)
+        # The Icarus address is worked out from the counter alone; the load requests
+        # (decoded from the receiver in the same clock) only pick among finished values,
+        # so no carry chain follows them (the 85F L=1 build's critical path).
+        advanced = Mux(step != JOB_BYTES, step + 1, step)
+        icarus_advanced = Signal.like(self.icarus_address)
+        m.d.comb += [
+            step_next.eq(advanced),
+            icarus_advanced.eq(Mux(advanced >= TAIL_AT, ICARUS_TAIL_AT - TAIL_AT,
+                                   ICARUS_MIDSTATE_AT - MIDSTATE_AT) + advanced),
+        ]
         with m.If(self.load_frame):
             m.d.comb += step_next.eq(0)
         with m.If(self.load_icarus):
             m.d.comb += step_next.eq(MIDSTATE_AT)
+        # A frame load does not read the Icarus buffer: that address is left to the counter.
+        icarus_next = Mux(self.load_icarus, icarus_address_of(MIDSTATE_AT), icarus_advanced)
         m.d.sync += [
             step.eq(step_next),
             self.frame_address.eq(step_next),
-            self.icarus_address.eq(Mux(step_next >= TAIL_AT, ICARUS_TAIL_AT - TAIL_AT,
-                                       ICARUS_MIDSTATE_AT - MIDSTATE_AT) + step_next),
+            self.icarus_address.eq(icarus_next),
         ]
         # The read data comes a clock after the address: the write follows a clock behind.
         writing, write_index = Signal(), Signal(range(JOB_BYTES))
