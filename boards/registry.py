@@ -60,14 +60,14 @@ BOARDS = {b.name: b for b in [
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=75.0,
           basis="measured: L=12 19255 LUTs (of 44k), Fmax 79.8 MHz at 75 MHz = 6.25 MH/s; "
-                "two cores or a smaller L would fit but are not built yet"),
+                "L=1 needs 73k LUTs and L=2..4 do not fit either (yosys: L=4 46.7k LUTs); "
+                "two cores or L=6..8 might fit but are not built yet"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=62.5,
-          basis="measured: L=12 19243 LUTs (of 84k), Fmax 82.1 MHz at 62.5 MHz = 5.21 MH/s before the reset-less "
-                "data registers (higher clocks not rebuilt on it); earlier: Fmax 66.9 at 62.5; at 75 MHz "
-                "Fmax 72.4 and at 70 MHz 65.9 (both missed: placement on this die varies build to build); "
-                "fully pipelined (L=1, --freq 100) routes at Fmax 75.6 MHz = 75.6 MH/s but no L=1 build "
-                "has met its own clock yet (a build takes 35-40 minutes here), so it is not the default"),
+          clocks_per_nonce=1, freq_mhz=80.0,
+          basis="measured: fully pipelined (L=1) 72925 LUTs (of 84k), 54582 FFs, Fmax 82.0 MHz at 80 MHz "
+                "= 80 MH/s (1.10 MH/s per thousand LUTs; a build takes about 40 minutes here); the same "
+                "design at 75 MHz missed (Fmax 70.4): placement on this die varies build to build. "
+                "Before the fully pipelined core routed: L=12 19243 LUTs, 62.5 MHz = 5.21 MH/s"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
