@@ -56,7 +56,7 @@ def register_job_sums(m):
 
     Fully pipelined, job words are logic on the job registers, not pipeline registers.
     A sum of them in front of a per-nonce add puts its carry chains on that add's path
-    (the 85F build's critical path: three chains from a tail word into a schedule
+    (the 85F build's critical path: four chains from a tail word into a schedule
     partial). The job's words are loaded well over a clock before its first nonce
     reaches a round (the job precompute alone takes 128), so the clock of lag is unseen.
     """
