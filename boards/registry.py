@@ -64,10 +64,11 @@ BOARDS = {b.name: b for b in [
                 "two cores or L=6..8 might fit but are not built yet"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=80.0,
-          basis="measured: fully pipelined (L=1) 72925 LUTs (of 84k), 54582 FFs, Fmax 82.0 MHz at 80 MHz "
-                "= 80 MH/s (1.10 MH/s per thousand LUTs; a build takes about 40 minutes here); the same "
-                "design at 75 MHz missed (Fmax 70.4): placement on this die varies build to build. "
-                "Before the fully pipelined core routed: L=12 19243 LUTs, 62.5 MHz = 5.21 MH/s"),
+          basis="measured: fully pipelined (L=1) 72953 LUTs (of 84k), 54583 FFs, Fmax 83.8 MHz at 80 MHz "
+                "= 80 MH/s (1.10 MH/s per thousand LUTs; a build takes about 40 minutes here); at 85.7 MHz "
+                "Fmax 82.4 (missed); one change earlier: Fmax 82.0 at 80, 70.4 at 75 (missed): placement "
+                "on this die varies build to build. Before the fully pipelined core routed: L=12 19243 LUTs, "
+                "62.5 MHz = 5.21 MH/s"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
