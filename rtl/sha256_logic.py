@@ -15,7 +15,7 @@ per-nonce operand comes last (its path through the carry chains is shortest).
 
 import contextlib
 
-from amaranth.hdl import Cat, Signal, Value
+from amaranth.hdl import Cat, Const, Signal, Value
 
 from . import spec
 
@@ -25,9 +25,9 @@ CONST, JOB, NONCE = 0, 1, 2
 # full adders in LUTs plus one carry chain: a 4-operand 32-bit sum takes 153 LUT4s and
 # 16 CCU2Cs on an ECP5 (155 LUTs and 30 carries on an iCE40) instead of 48 CCU2Cs (96
 # LUTs with carries). Marking every add's output "keep", run after reading the design,
-# leaves each add its own carry chain, where the FPGA adds for free; the carry-save
-# form is faster (one LUT level instead of a carry chain per extra operand).
-YOSYS_ADDS_AS_CARRY_CHAINS = "setattr -set keep 1 t:$add %co:+[Y] w:* %i"
+# leaves each add (and subtract) its own carry chain, where the FPGA adds for free; the
+# carry-save form is faster (one LUT level instead of a carry chain per extra operand).
+YOSYS_ADDS_AS_CARRY_CHAINS = "setattr -set keep 1 t:$add t:$sub %u %co:+[Y] w:* %i"
 
 
 class JobWord:
@@ -136,6 +136,20 @@ def add(*words):
     return total
 
 
+def difference(x, y):
+    """x - y mod 2**32: one carry chain (a subtract), like a 2-input add."""
+    widest = max(kind(x), kind(y))
+    if widest == CONST:
+        return (x - y) & spec.MASK32
+    if widest == NONCE:
+        x, y = _settled(x), _settled(y)
+    minuend = Const(x, 32) if isinstance(x, int) else Value.cast(lower(x))
+    result = (minuend - lower(y))[:32]
+    if widest == JOB:
+        return JobWord(result, max(w.adds for w in (x, y) if kind(w) == JOB) + 1)
+    return result
+
+
 def _rotr(x, n):
     return x.rotate_right(n)
 
@@ -196,3 +210,53 @@ def folded_round_e_only(state):
     """Only the ``e`` a round produces: all the last round of the second hash needs."""
     t1 = add(state["hkw"], big_sigma1(state["e"]), ch(state["e"], state["f"], state["g"]))
     return add(state["d"], t1)
+
+
+# --- the skewed round of a fully pipelined hash -----------------------------------------
+#
+# The folded round chains three carry chains: T1 = hkw + Sigma1(e) + Ch (two), then
+# a = T1 + T2 (the 85F's critical path at 80 MHz). Unrolled, a stage may hold a *one
+# round behind* e: it keeps a, b, c, d of the previous round (``a_prev`` .. ``d_prev``)
+# and ``dhkw = d + h + K + W`` instead of ``hkw``. Then
+#   e' = dhkw + (Sigma1(e) + Ch(e, f, g))
+#   a  = (e - d_prev) + (Sigma0(a_prev) + Maj(a_prev, b_prev, c_prev))   [e - d_prev = T1]
+# and every path is a LUT level and two carry chains. The same eight words per stage;
+# one carry chain more per round (dhkw = c + g + K + W against hkw = g + K + W).
+
+SKEWED_STATE = ("a_prev", "b_prev", "c_prev", "d_prev", "e", "f", "g", "dhkw")
+
+
+def current_abcd(state):
+    """a, b, c, d of the round a state is at: given (a stage's first round, ``state``
+    has ``a``) or made from the previous round's (see above)."""
+    if "a" in state:
+        return state["a"], state["b"], state["c"], state["d"]
+    a_prev, b_prev, c_prev = state["a_prev"], state["b_prev"], state["c_prev"]
+    t2 = add(big_sigma0(a_prev), maj(a_prev, b_prev, c_prev))
+    return add(difference(state["e"], state["d_prev"]), t2), a_prev, b_prev, c_prev
+
+
+def skewed_round(state, kw_next, last=False):
+    """One round on a skewed state (or a plain one with ``dhkw``); returns the skewed
+    state of the next round. ``kw_next`` is K[t+1] + W[t+1]; after the hash's last
+    round (``last``) the state keeps the plain ``h`` instead of ``dhkw``."""
+    a, b, c, d = current_abcd(state)
+    e, f, g = state["e"], state["f"], state["g"]
+    out = {"a_prev": a, "b_prev": b, "c_prev": c, "d_prev": d, "e": skewed_round_e_only(state), "f": e, "g": f}
+    if last:
+        out["h"] = g
+    else:
+        out["dhkw"] = add(c, g, kw_next)        # d + h of the next round, plus its K + W
+    return out
+
+
+def skewed_round_e_only(state):
+    """Only the ``e`` a round produces: all the last round of the second hash needs."""
+    e = state["e"]
+    return add(state["dhkw"], add(big_sigma1(e), ch(e, state["f"], state["g"])))
+
+
+def unskewed(state):
+    """The plain state (``hkw`` the plain h) after a hash's last skewed round."""
+    a, b, c, d = current_abcd(state)
+    return {"a": a, "b": b, "c": c, "d": d, "e": state["e"], "f": state["f"], "g": state["g"], "hkw": state["h"]}

@@ -10,8 +10,8 @@ from amaranth.lib.wiring import In, Out
 from . import spec
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
-from .sha256_logic import (CONST, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind, lower,
-                           next_w, register_job_sums)
+from .sha256_logic import (CONST, JobWord, NONCE, add, bswap32, folded_round, kind, lower, next_w,
+                           register_job_sums, skewed_round, skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -66,7 +66,10 @@ def stage_names(clocks_per_nonce):
     """The core's pipeline stages in order; each holds a nonce for ``clocks_per_nonce`` clocks."""
     hash1 = len(split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce))
     hash2 = len(split_rounds(HASH2_ROUNDS, clocks_per_nonce))
-    return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + ["digest"]
+    # Fully pipelined, the rounds run skewed (a a round behind e): a stage makes the
+    # first hash's last a before the digest.
+    unskew = ["unskew"] if clocks_per_nonce == 1 else []
+    return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + unskew + ["digest"]
             + [f"hash2_s{i}" for i in range(hash2)] + ["check", "result"])
 
 
@@ -239,6 +242,8 @@ class Sha256dCore(wiring.Component):
         with register_job_sums(m) if L == 1 else contextlib.nullcontext():
             bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
             bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
+            if L == 1:
+                bundle, valid = self._transform_stage("unskew", bundle, valid, unskewed)
             bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
             bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
             bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
@@ -324,14 +329,14 @@ class Sha256dCore(wiring.Component):
         return bundle, valid
 
     def _pipelined_hash(self, name, bundle, valid, stages, last_w):
-        """One round per stage; the schedule words wait in delay lines, not in a
-        16-word window per stage."""
+        """One round per stage, skewed (see :func:`skewed_round`); the schedule words
+        wait in delay lines, not in a 16-word window per stage."""
         rounds = [stage[0] for stage in stages]
         schedule = PipelinedSchedule(rounds, last_w, [bundle[key] for key in WINDOW], self._handoff,
                                      in_ram=self.schedule_in_ram)
         # The "_schedule" suffix is what YOSYS_COLLISIONS_DONT_CARE selects.
         self._m.submodules[f"{name}_schedule"] = schedule
-        bundle = _state_only(bundle)
+        bundle = {key: word for key, word in bundle.items() if key not in WINDOW}
         for i, rounds_of_stage in enumerate(stages):
             stage_name = f"{name}_s{i}"
             regs = self._register(stage_name, bundle)
@@ -439,10 +444,19 @@ class Sha256dCore(wiring.Component):
             w.update({16: JobWord(self.w16), 17: JobWord(self.w17)})
             w[first + 15] = next_w([w[i] for i in range(first - 1, first + 15)])
             state = [JobWord(self.state3[i]) for i in range(8)]
-        bundle = dict(zip(STATE[:7], state[:7]))
-        bundle["hkw"] = add(state[7], spec.K[first], w[first])
+        bundle = self._state_bundle(state, spec.K[first], w[first])
         for i in range(16):
             bundle[f"w{i}"] = w[first + i]
+        return bundle
+
+    def _state_bundle(self, state, k, w):
+        """A hash's first state with h folded: ``hkw`` = h + K + W, or fully pipelined
+        (skewed rounds) ``dhkw`` = d + h + K + W."""
+        bundle = dict(zip(STATE[:7], state[:7]))
+        if self.clocks_per_nonce == 1:
+            bundle["dhkw"] = add(state[3], state[7], k, w)
+        else:
+            bundle["hkw"] = add(state[7], k, w)
         return bundle
 
     def _digest_in(self, bundle):
@@ -459,8 +473,7 @@ class Sha256dCore(wiring.Component):
         digest = [add(JobWord(self.midstate[i]), regs[key]) if key in ROUND_OUTPUTS else regs[key]
                   for i, key in enumerate(STATE)]
         block = digest + [spec.HASH2_PADDING[i] for i in range(8, 16)]
-        bundle = dict(zip(STATE[:7], spec.H0[:7]))
-        bundle["hkw"] = add(spec.H0[7], spec.K[0], block[0])
+        bundle = self._state_bundle(spec.H0, spec.K[0], block[0])
         for i in range(16):
             bundle[f"w{i}"] = block[i]
         return bundle
@@ -475,8 +488,9 @@ def _state_only(bundle):
 
 
 def _pipelined_round(regs, t, last_w, w_next):
-    """Round ``t`` on registered state words; ``w_next`` is W[t+1]."""
-    state = {key: regs[key] for key in STATE}
+    """Round ``t`` on a stage's registered (skewed) state; ``w_next`` is W[t+1]."""
     if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
-        return {"e": folded_round_e_only(state)}
-    return folded_round(state, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)
+        return {"e": skewed_round_e_only(regs)}
+    if t + 1 > last_w:
+        return skewed_round(regs, 0, last=True)
+    return skewed_round(regs, add(spec.K[t + 1], w_next))

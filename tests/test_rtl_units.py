@@ -3,7 +3,8 @@
 import random
 
 import pytest
-from amaranth.hdl import ClockDomain, Module, Signal
+from amaranth.hdl import ClockDomain, Module, Signal, Value
+from amaranth.hdl._ast import Concat, Operator, Slice
 from amaranth.sim import Simulator
 
 from hashforge.rtl import spec
@@ -12,6 +13,7 @@ from hashforge.rtl.job_precompute import JobPrecompute
 from hashforge.rtl.miner import Miner
 from hashforge.rtl.pipelined_schedule import PipelinedSchedule
 from hashforge.rtl.schedule_memory import ScheduleMemory
+from hashforge.rtl.sha256_logic import SKEWED_STATE
 from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds, stage_names
 from hashforge.sim import golden
 from hashforge.sim.diagnose import observe_rounds
@@ -57,6 +59,64 @@ def test_folded_round_matches_spec_round(seed):
     expected, _, _ = spec.round_step(tuple(state), spec.K[t], w_t)
     assert [got[n] for n in names] == list(expected[:7])
     assert got["hkw"] == (expected[7] + spec.K[t + 1] + w_next) & spec.MASK32
+
+
+def carry_chains_in_a_row(value):
+    """The most adds/subtracts on any path from a signal to ``value`` (the Amaranth
+    expression tree: what the FPGA builds as carry chains in a row)."""
+    if isinstance(value, int):
+        return 0
+    value = Value.cast(value)
+    if isinstance(value, Operator):
+        inner = max(carry_chains_in_a_row(op) for op in value.operands)
+        return inner + (value.operator in ("+", "-") and len(value.operands) == 2)
+    if isinstance(value, Slice):
+        return carry_chains_in_a_row(value.value)
+    if isinstance(value, Concat):
+        return max(carry_chains_in_a_row(part) for part in value.parts)
+    return 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_skewed_rounds_match_spec_rounds(seed):
+    """Five skewed rounds in a row (a a round behind e, dhkw = d + h + K + W) give the
+    spec's state; the first starts from a plain state, as a hash's first stage does."""
+    rng = random.Random(seed)
+    state = tuple(rng.getrandbits(32) for _ in range(8))
+    t0 = rng.randrange(58)
+    w = [rng.getrandbits(32) for _ in range(6)]
+    names = ("a", "b", "c", "d", "e", "f", "g")
+
+    def build(m, s):
+        regs = {n: s[n] for n in names}
+        regs["dhkw"] = logic.add(s["d"], s["h"], spec.K[t0], s["w0"])
+        for i in range(5):
+            last = i == 4
+            kw_next = 0 if last else logic.add(spec.K[t0 + i + 1], s[f"w{i + 1}"])
+            regs = logic.skewed_round(regs, kw_next, last=last)
+            # Each round's words in a signal, as a stage's registers would hold them (a
+            # five-round expression tree is slow to simulate).
+            for key, word in regs.items():
+                regs[key] = Signal(32, name=f"r{i}_{key}")
+                m.d.comb += regs[key].eq(logic.lower(word))
+        return logic.unskewed(regs)
+    got = run_comb(build, {**dict(zip(names, state[:7])), "h": state[7], **{f"w{i}": x for i, x in enumerate(w)}})
+    expected = state
+    for i in range(5):
+        expected, _, _ = spec.round_step(expected, spec.K[t0 + i], w[i])
+    assert [got[n] for n in names] + [got["hkw"]] == list(expected)
+
+
+def test_skewed_round_chains_two_carry_chains_where_the_folded_round_chains_three():
+    """The point of the skew: from a stage's registers to the next stage's, no path
+    crosses more than two carry chains (the folded round's a crosses three)."""
+    regs = {n: Signal(32, name=n) for n in (*SKEWED_STATE, "w_next")}
+    out = logic.skewed_round(regs, logic.add(spec.K[5], regs["w_next"]))
+    assert set(out) == set(SKEWED_STATE)
+    assert max(carry_chains_in_a_row(word) for word in out.values()) == 2
+    plain = {n: Signal(32, name=n) for n in ("a", "b", "c", "d", "e", "f", "g", "hkw", "w_next")}
+    folded = logic.folded_round(plain, logic.add(spec.K[5], plain["w_next"]))
+    assert carry_chains_in_a_row(folded["a"]) == 3
 
 
 def test_schedule_word_matches_spec():
@@ -291,11 +351,14 @@ def test_pipelined_schedule_reads_old_words_from_ram():
     assert padded.w_next(0) == 0x80000000
 
 
-def test_diagnosis_points_at_the_first_round_that_differs():
+@pytest.mark.parametrize("clocks_per_nonce", [8, 1])
+def test_diagnosis_points_at_the_first_round_that_differs(clocks_per_nonce):
     rng = random.Random(5)
     midstate = [rng.getrandbits(32) for _ in range(8)]
     tail = [rng.getrandbits(32) for _ in range(3)]
-    observed = observe_rounds(midstate, tail, 1000, clocks_per_nonce=8)
+    observed = observe_rounds(midstate, tail, 1000, clocks_per_nonce=clocks_per_nonce)
+    # Both state words of nearly every round are observed (fully pipelined: a skewed).
+    assert sum(len(words) == 2 for words in observed["hash1"].values()) >= 59
     same = golden.trace_sha256d(midstate, tail, 1000)
     assert golden.first_difference(same, "hash1", observed["hash1"]) is None
     assert golden.first_difference(same, "hash2", observed["hash2"]) is None
