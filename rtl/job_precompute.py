@@ -114,9 +114,13 @@ class JobPrecompute(wiring.Component):
 
         # What enters each word's top bit: the midstate while loading, else the round.
         round_in = [new_a, a[0], b[0], c[0], new_e, e[0], f[0], g[0]]
+        # The midstate bit to load, selected a clock ahead too: a 32-way select on the
+        # counter straight into the state registers (which the fully pipelined core
+        # reads as job words all over the die) was the 85F's longest path at 86 MHz.
+        midstate_bits = [ahead(self.midstate[i].bit_select(bit_next, 1), f"midstate_bit{i}") for i in range(8)]
         with m.If(active):
             for i, word in enumerate(words):
-                entering = Mux(loading, self.midstate[i].bit_select(bit, 1), round_in[i])
+                entering = Mux(loading, midstate_bits[i], round_in[i])
                 m.d.sync += word.eq(Cat(word[1:], entering))
 
         block = [self.tail[0], self.tail[1], self.tail[2], None] + [spec.BLOCK2_PADDING[i] for i in range(4, 16)]
