@@ -212,42 +212,45 @@ def folded_round_e_only(state):
     return add(state["d"], t1)
 
 
-# --- the skewed round of a fully pipelined hash -----------------------------------------
+# --- the skewed round ---------------------------------------------------------------
 #
 # The folded round chains three carry chains: T1 = hkw + Sigma1(e) + Ch (two), then
-# a = T1 + T2 (the 85F's critical path at 80 MHz). Unrolled, a stage may hold a *one
-# round behind* e: it keeps a, b, c, d of the previous round (``a_prev`` .. ``d_prev``)
-# and ``dhkw = d + h + K + W`` instead of ``hkw``. Then
+# a = T1 + T2 (the 85F's critical path at 80 MHz). The state may instead hold a *one
+# round behind* e: a, b, c, d of the previous round (``a_prev`` .. ``d_prev``) and
+# ``dhkw = d + h + K + W`` instead of ``hkw``. Then
 #   e' = dhkw + (Sigma1(e) + Ch(e, f, g))
 #   a  = (e - d_prev) + (Sigma0(a_prev) + Maj(a_prev, b_prev, c_prev))   [e - d_prev = T1]
-# and every path is a LUT level and two carry chains. The same eight words per stage;
-# one carry chain more per round (dhkw = c + g + K + W against hkw = g + K + W).
+# and every path is a LUT level and two carry chains. The same eight words; one carry
+# chain more per round (dhkw = c + g + K + W against hkw = g + K + W).
 
 SKEWED_STATE = ("a_prev", "b_prev", "c_prev", "d_prev", "e", "f", "g", "dhkw")
 
 
+def skewed_from_plain(state):
+    """The skewed form of a hash's first state (``a``..``g`` and ``dhkw``), whose a has
+    no previous round: b, c, d are a, b, c of the previous round, and ``d_prev`` is
+    chosen so that the next a comes out as ``a``: e - a + Sigma0(b) + Maj(b, c, d). A
+    hash starts from job words or constants, so this is job logic, not per-nonce."""
+    b, c, d = state["b"], state["c"], state["d"]
+    d_prev = add(difference(state["e"], state["a"]), add(big_sigma0(b), maj(b, c, d)))
+    return {"a_prev": b, "b_prev": c, "c_prev": d, "d_prev": d_prev,
+            "e": state["e"], "f": state["f"], "g": state["g"], "dhkw": state["dhkw"]}
+
+
 def current_abcd(state):
-    """a, b, c, d of the round a state is at: given (a stage's first round, ``state``
-    has ``a``) or made from the previous round's (see above)."""
-    if "a" in state:
-        return state["a"], state["b"], state["c"], state["d"]
+    """a, b, c, d of the round a skewed state is at."""
     a_prev, b_prev, c_prev = state["a_prev"], state["b_prev"], state["c_prev"]
     t2 = add(big_sigma0(a_prev), maj(a_prev, b_prev, c_prev))
     return add(difference(state["e"], state["d_prev"]), t2), a_prev, b_prev, c_prev
 
 
-def skewed_round(state, kw_next, last=False):
-    """One round on a skewed state (or a plain one with ``dhkw``); returns the skewed
-    state of the next round. ``kw_next`` is K[t+1] + W[t+1]; after the hash's last
-    round (``last``) the state keeps the plain ``h`` instead of ``dhkw``."""
+def skewed_round(state, kw_next):
+    """One round on a skewed state; returns the skewed state of the next round.
+    ``kw_next`` is K[t+1] + W[t+1], or 0 after the hash's last round."""
     a, b, c, d = current_abcd(state)
     e, f, g = state["e"], state["f"], state["g"]
-    out = {"a_prev": a, "b_prev": b, "c_prev": c, "d_prev": d, "e": skewed_round_e_only(state), "f": e, "g": f}
-    if last:
-        out["h"] = g
-    else:
-        out["dhkw"] = add(c, g, kw_next)        # d + h of the next round, plus its K + W
-    return out
+    return {"a_prev": a, "b_prev": b, "c_prev": c, "d_prev": d, "e": skewed_round_e_only(state), "f": e, "g": f,
+            "dhkw": add(c, g, kw_next)}         # d + h of the next round, plus its K + W
 
 
 def skewed_round_e_only(state):
@@ -257,6 +260,8 @@ def skewed_round_e_only(state):
 
 
 def unskewed(state):
-    """The plain state (``hkw`` the plain h) after a hash's last skewed round."""
+    """The plain state (``hkw`` the plain h) after a hash's last skewed round (whose
+    K + W was 0, so ``dhkw`` is d + h)."""
     a, b, c, d = current_abcd(state)
-    return {"a": a, "b": b, "c": c, "d": d, "e": state["e"], "f": state["f"], "g": state["g"], "hkw": state["h"]}
+    return {"a": a, "b": b, "c": c, "d": d, "e": state["e"], "f": state["f"], "g": state["g"],
+            "hkw": difference(state["dhkw"], d)}

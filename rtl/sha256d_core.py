@@ -10,8 +10,8 @@ from amaranth.lib.wiring import In, Out
 from . import spec
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
-from .sha256_logic import (CONST, JobWord, NONCE, add, bswap32, folded_round, kind, lower, next_w,
-                           register_job_sums, skewed_round, skewed_round_e_only, unskewed)
+from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, kind, lower, next_w,
+                           register_job_sums, skewed_from_plain, skewed_round, skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -54,21 +54,33 @@ def hash1_rounds(clocks_per_nonce):
     return HASH1_ROUNDS if uses_job_precompute(clocks_per_nonce) else tuple(range(spec.ROUNDS))
 
 
+def runs_whole_hashes(clocks_per_nonce):
+    """Each round stage runs a whole hash: the area-first sizes (61, 64)."""
+    return all(len(split_rounds(rounds, clocks_per_nonce)) == 1
+               for rounds in (hash1_rounds(clocks_per_nonce), HASH2_ROUNDS))
+
+
 def schedule_in_ram(clocks_per_nonce):
     """The schedule can live in RAM: each round stage runs a whole hash (block RAM,
     :class:`ScheduleMemory`), or the core is fully pipelined and the words wait in
     LUT-RAM delay lines (:class:`PipelinedSchedule`)."""
-    return clocks_per_nonce == 1 or all(len(split_rounds(rounds, clocks_per_nonce)) == 1
-               for rounds in (hash1_rounds(clocks_per_nonce), HASH2_ROUNDS))
+    return clocks_per_nonce == 1 or runs_whole_hashes(clocks_per_nonce)
+
+
+def skewed_rounds(clocks_per_nonce):
+    """Rounds run skewed, a a round behind e (see :func:`sha256_logic.skewed_round`):
+    two carry chains in a row per round instead of three, for a carry chain more per
+    round unit and an ``unskew`` stage. Not in the area-first sizes (61, 64): a UP5K
+    has no room for it, and there the round is not the longest path."""
+    return not runs_whole_hashes(clocks_per_nonce)
 
 
 def stage_names(clocks_per_nonce):
     """The core's pipeline stages in order; each holds a nonce for ``clocks_per_nonce`` clocks."""
     hash1 = len(split_rounds(hash1_rounds(clocks_per_nonce), clocks_per_nonce))
     hash2 = len(split_rounds(HASH2_ROUNDS, clocks_per_nonce))
-    # Fully pipelined, the rounds run skewed (a a round behind e): a stage makes the
-    # first hash's last a before the digest.
-    unskew = ["unskew"] if clocks_per_nonce == 1 else []
+    # Skewed rounds leave the first hash's last a to a stage before the digest.
+    unskew = ["unskew"] if skewed_rounds(clocks_per_nonce) else []
     return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + unskew + ["digest"]
             + [f"hash2_s{i}" for i in range(hash2)] + ["check", "result"])
 
@@ -197,6 +209,15 @@ class Sha256dCore(wiring.Component):
         return self._schedule_memory_wanted and schedule_in_ram(self.clocks_per_nonce)
 
     @property
+    def skewed(self):
+        """Whether the rounds run skewed (see :func:`skewed_rounds`)."""
+        return skewed_rounds(self.clocks_per_nonce)
+
+    @property
+    def _state_keys(self):
+        return SKEWED_STATE if self.skewed else STATE
+
+    @property
     def nonces_per_clock(self):
         return 1 / self.clocks_per_nonce
 
@@ -242,7 +263,7 @@ class Sha256dCore(wiring.Component):
         with register_job_sums(m) if L == 1 else contextlib.nullcontext():
             bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
             bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
-            if L == 1:
+            if self.skewed:
                 bundle, valid = self._transform_stage("unskew", bundle, valid, unskewed)
             bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
             bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
@@ -336,7 +357,7 @@ class Sha256dCore(wiring.Component):
                                      in_ram=self.schedule_in_ram)
         # The "_schedule" suffix is what YOSYS_COLLISIONS_DONT_CARE selects.
         self._m.submodules[f"{name}_schedule"] = schedule
-        bundle = {key: word for key, word in bundle.items() if key not in WINDOW}
+        bundle = _state_only(bundle)
         for i, rounds_of_stage in enumerate(stages):
             stage_name = f"{name}_s{i}"
             regs = self._register(stage_name, bundle)
@@ -405,7 +426,9 @@ class Sha256dCore(wiring.Component):
         if any(t + 1 > last_w for t in rounds):
             w_used = Array([Const(t + 1 <= last_w, 1) for t in rounds] + [Const(0, 1)] * pad)
             w_next = Mux(w_used[self._phase], window[1], 0)
-        out = folded_round({key: regs[key] for key in STATE}, add(k_next, w_next))
+        state = {key: regs[key] for key in self._state_keys}
+        round_logic = skewed_round if self.skewed else folded_round
+        out = round_logic(state, add(k_next, w_next))
         if in_registers:
             for key, word in zip(WINDOW, window[1:] + [next_w(window)]):
                 out[key] = word
@@ -450,14 +473,14 @@ class Sha256dCore(wiring.Component):
         return bundle
 
     def _state_bundle(self, state, k, w):
-        """A hash's first state with h folded: ``hkw`` = h + K + W, or fully pipelined
-        (skewed rounds) ``dhkw`` = d + h + K + W."""
+        """A hash's first state with h folded: ``hkw`` = h + K + W, or for skewed rounds
+        the skewed form with ``dhkw`` = d + h + K + W."""
         bundle = dict(zip(STATE[:7], state[:7]))
-        if self.clocks_per_nonce == 1:
-            bundle["dhkw"] = add(state[3], state[7], k, w)
-        else:
+        if not self.skewed:
             bundle["hkw"] = add(state[7], k, w)
-        return bundle
+            return bundle
+        bundle["dhkw"] = add(state[3], state[7], k, w)
+        return skewed_from_plain(bundle)
 
     def _digest_in(self, bundle):
         """What the digest stage registers: the state after round 63 (``hkw`` is the
@@ -484,13 +507,11 @@ class Sha256dCore(wiring.Component):
 
 
 def _state_only(bundle):
-    return {key: bundle[key] for key in STATE}
+    return {key: word for key, word in bundle.items() if key not in WINDOW}
 
 
 def _pipelined_round(regs, t, last_w, w_next):
     """Round ``t`` on a stage's registered (skewed) state; ``w_next`` is W[t+1]."""
     if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
         return {"e": skewed_round_e_only(regs)}
-    if t + 1 > last_w:
-        return skewed_round(regs, 0, last=True)
-    return skewed_round(regs, add(spec.K[t + 1], w_next))
+    return skewed_round(regs, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)
