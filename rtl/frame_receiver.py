@@ -26,15 +26,16 @@ class FrameReceiver(wiring.Component):
     fresh : In(1)
         The current byte came after a pause on the line.
     frame_valid : Out(1)
-        Pulses when a frame with a good CRC is complete; ``frame_type`` and the
-        payload hold it until the next frame's payload begins.
+        Pulses the clock after the last byte of a frame with a good CRC; ``frame_type``
+        and the payload hold it until the next frame's payload begins.
     frame_type : Out(8)
     read_address : In(range(MAX_HOST_PAYLOAD))
     read_data : Out(8)
         Byte ``read_address`` of the payload, one clock after the address. The
         payload is kept in a small memory (block RAM on FPGAs), not a register.
     crc_error, dropped : Out(1)
-        Pulse for a frame that failed its CRC / a header that matched no frame type.
+        Pulse (a clock after the byte, like ``frame_valid``) for a frame that failed
+        its CRC / a header that matched no frame type.
     """
 
     def __init__(self):
@@ -63,6 +64,10 @@ class FrameReceiver(wiring.Component):
         index = Signal(8)
         received_crc = Signal(8)
         crc_next = crc16_update(m, crc, byte)
+        # The pulses are registered: decoded from the byte in the same clock, they ran on
+        # through the protocol engine into the job loader (the 85F's longest path).
+        complete, bad_crc, drop = Signal(), Signal(), Signal()
+        m.d.sync += [self.frame_valid.eq(complete), self.crc_error.eq(bad_crc), self.dropped.eq(drop)]
 
         expected_length = Signal(8)
         known_type = Signal()
@@ -83,7 +88,7 @@ class FrameReceiver(wiring.Component):
             """A byte after a pause starts a new search, whatever state the frame was in."""
             with m.If(restart):
                 if partial:
-                    m.d.comb += self.dropped.eq(1)
+                    m.d.comb += drop.eq(1)
                 with m.If(byte == frames.SYNC[0]):
                     m.next = "SYNC1"
                 with m.Else():
@@ -109,7 +114,7 @@ class FrameReceiver(wiring.Component):
                                      crc.eq(crc_next)]
                         m.next = "LENGTH"
                     with m.Else():
-                        m.d.comb += self.dropped.eq(1)
+                        m.d.comb += drop.eq(1)
                         m.next = "HUNT"
             with m.State("LENGTH"):
                 restart_after_pause()
@@ -120,7 +125,7 @@ class FrameReceiver(wiring.Component):
                         with m.If(length == 0):
                             m.next = "CRC_HIGH"
                     with m.Else():
-                        m.d.comb += self.dropped.eq(1)
+                        m.d.comb += drop.eq(1)
                         m.next = "HUNT"
             with m.State("PAYLOAD"):
                 restart_after_pause()
@@ -138,8 +143,8 @@ class FrameReceiver(wiring.Component):
                 restart_after_pause()
                 with m.If(take):
                     with m.If((received_crc == crc[8:16]) & (byte == crc[0:8])):
-                        m.d.comb += self.frame_valid.eq(1)
+                        m.d.comb += complete.eq(1)
                     with m.Else():
-                        m.d.comb += self.crc_error.eq(1)
+                        m.d.comb += bad_crc.eq(1)
                     m.next = "HUNT"
         return m

@@ -112,7 +112,9 @@ class ProtocolEngine(wiring.Component):
 
         # A new job stops the miner, loads, then starts it.
         loading_frame_job = Signal()
-        with m.If(icarus.work_valid & ~self.extended):
+        # A JOB frame is 64 bytes, as long as an Icarus packet: both receivers may finish
+        # at the same byte in Icarus mode, and the frame wins (it switches the mode).
+        with m.If(icarus.work_valid & ~self.extended & ~receiver.frame_valid):
             m.d.comb += loader.load_icarus.eq(1)
             m.d.sync += [self.job_abort.eq(1), loading_frame_job.eq(0)]
         # A register of the loader's busy state: the loader's own is a compare on its

@@ -66,9 +66,10 @@ def receive_frames(data, fresh_at=()):
             ctx.set(dut.bytes.valid, 1)
             ctx.set(dut.bytes.payload, byte)
             ctx.set(dut.fresh, i in fresh_at)
-            valid, crc_error = ctx.get(dut.frame_valid), ctx.get(dut.crc_error)
             await ctx.tick()
             ctx.set(dut.bytes.valid, 0)
+            # The pulses come the clock after the byte.
+            valid, crc_error = ctx.get(dut.frame_valid), ctx.get(dut.crc_error)
             if crc_error:
                 events.append("crc")
             if valid:
