@@ -163,7 +163,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                                 script_after_read=yosys_script_after_read(clocks_per_nonce),
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
-    digest = hashlib.sha256(plan.digest() + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(design_digest(plan) + json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
     out_dir = pathlib.Path(build_root).resolve() / board.name / digest
     bitstream = out_dir / (f"{NAME}.bin" if board.family == "ice40" else f"{NAME}.bit")
     report_file = out_dir / "build_report.json"
@@ -193,6 +193,26 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+# RTLIL's source locations: a comment or a line added in the Python source moves them
+# without changing the netlist.
+_SOURCE_ATTRIBUTE = re.compile(rb'^\s*attribute \\src "[^"\n]*"\n', re.M)
+
+
+def design_digest(plan):
+    """The build plan's digest without source locations: an edit that leaves the netlist
+    as it was (a comment in ``rtl/``) keeps the cached bitstream (a fully pipelined 85F
+    build takes about 40 minutes)."""
+    hasher = hashlib.sha256()
+    for filename in sorted(plan.files):
+        content = plan.files[filename]
+        content = content.encode() if isinstance(content, str) else content
+        if filename.endswith(".il"):
+            content = _SOURCE_ATTRIBUTE.sub(b"", content)
+        hasher.update(filename.encode() + b"\0" + hashlib.sha256(content).digest())
+    hasher.update(plan.script.encode())
+    return hasher.digest()
 
 
 def yosys_script_after_read(clocks_per_nonce):

@@ -104,6 +104,18 @@ def test_ulx3s_12f_smallest_build_report_and_cache(tmp_path):
     assert row["last_build"]["luts"] == report["luts"]
 
 
+def test_design_digest_ignores_source_locations_only():
+    from types import SimpleNamespace
+    from hashforge.boards.build import design_digest
+    il = ('attribute \\src "/work/rtl/core.py:{line}"\nmodule \\top\n  attribute \\src "/work/rtl/core.py:{line}"\n'
+          '  wire width {width} \\counter\nend\n')
+    digest = lambda line, width, name="top.il": design_digest(SimpleNamespace(
+        files={name: il.format(line=line, width=width), "top.lpf": "LOCATE COMP x SITE A1;"}, script="build"))
+    assert digest(10, 8) == digest(12, 8)                    # a line moved: same netlist
+    assert digest(10, 8) != digest(10, 9)                    # a wider counter: another netlist
+    assert digest(10, 8) != digest(10, 8, name="other.il")
+
+
 def test_flash_without_a_board_fails_clearly(tmp_path):
     bitstream = tmp_path / "fake.bit"
     bitstream.write_bytes(b"\xff" * 64)
