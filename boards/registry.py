@@ -58,10 +58,12 @@ BOARDS = {b.name: b for b in [
                 "(at 75 MHz: Fmax 77.1); before the engine's loading register 80 MHz missed (68.9) "
                 "(L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=75.0,
-          basis="measured: L=12 19255 LUTs (of 44k), Fmax 79.8 MHz at 75 MHz = 6.25 MH/s; "
-                "L=1 needs 73k LUTs and L=2..4 do not fit either (yosys: L=4 46.7k LUTs); "
-                "two cores or L=6..8 might fit but are not built yet"),
+          clocks_per_nonce=6, freq_mhz=80.0,
+          basis="measured: L=6 36361 LUTs (of 44k), 18079 FFs, Fmax 83.6 MHz at 80 MHz = 13.3 MH/s "
+                "(skewed rounds, one core never stalling); before them L=6 met 75 MHz (Fmax 75.6, "
+                "32925 LUTs) and missed 80 (59.6: the stall from the FIFO level into every flip-flop); "
+                "L=12 19255 LUTs, Fmax 79.8 at 75 MHz = 6.25 MH/s; L=2..4 do not fit "
+                "(yosys: L=4 46.7k LUTs)"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=80.0,
           basis="measured: fully pipelined (L=1) 72953 LUTs (of 84k), 54583 FFs, Fmax 83.8 MHz at 80 MHz "
