@@ -42,15 +42,14 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=25.0,
-           basis="measured: L=64 (no job precompute) 4968 logic cells (of 5280), Fmax 27.2 MHz at "
-                 "25.125 MHz = 0.39 MH/s (28.3 before the reset-less data registers); 27 MHz met once (Fmax 27.2) and missed after a later "
-                 "change (26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
+           basis="measured: L=64 (no job precompute) 5001 logic cells (of 5280), Fmax 26.2 MHz at "
+                 "25.125 MHz = 0.39 MH/s (an earlier design: 4968 cells, Fmax 27.2; 27 MHz met once and "
+                 "missed after a later change, 26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=31, freq_mhz=80.0,
-          basis="measured: L=31 8132 LUTs (of 12k), Fmax 80.1 MHz at 80 MHz = 2.58 MH/s (8838 LUTs and "
-                "Fmax 87.4 before the reset-less data registers); 85 MHz met "
-                "once (Fmax 86.3) and missed later (83.0); 90 MHz misses (81.8); "
-                "below L=31 each hash needs a third round unit; not built"),
+          clocks_per_nonce=31, freq_mhz=95.0,
+          basis="measured: L=31 9667 LUTs (of 12k), 5317 FFs, Fmax 97.4 MHz at 95 MHz = 3.06 MH/s; at "
+                "80 MHz Fmax 100.4 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
+                "MHz, 8132 LUTs); below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=80.0,
           basis="measured: L=12 18436 LUTs (of 24k), Fmax 80.1 MHz at 80 MHz = 6.67 MH/s (19231 LUTs, "
