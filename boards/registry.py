@@ -51,11 +51,11 @@ BOARDS = {b.name: b for b in [
                 "80 MHz Fmax 100.4 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
                 "MHz, 8132 LUTs); below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=80.0,
-          basis="measured: L=12 18436 LUTs (of 24k), Fmax 80.1 MHz at 80 MHz = 6.67 MH/s (19231 LUTs, "
-                "Fmax 80.2 before the reset-less data registers; 80.9 in an earlier build) "
-                "(at 75 MHz: Fmax 77.1); before the engine's loading register 80 MHz missed (68.9) "
-                "(L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
+          clocks_per_nonce=12, freq_mhz=85.0,
+          basis="measured: L=12 20745 LUTs (of 24k), 10625 FFs, Fmax 86.2 MHz at 85 MHz = 7.08 MH/s; at "
+                "80 MHz Fmax 88.2 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
+                "MHz, 18436 LUTs) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = "
+                "3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=80.0,
           basis="measured: L=6 36361 LUTs (of 44k), 18079 FFs, Fmax 83.6 MHz at 80 MHz = 13.3 MH/s "
