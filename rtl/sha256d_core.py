@@ -10,8 +10,9 @@ from amaranth.lib.wiring import In, Out
 from . import spec
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
-from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, kind, lower, next_w,
-                           register_job_sums, skewed_from_plain, skewed_round, skewed_round_e_only, unskewed)
+from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind,
+                           lower, next_w, register_job_sums, skewed_from_plain, skewed_round, skewed_round_e_only,
+                           unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -70,9 +71,12 @@ def schedule_in_ram(clocks_per_nonce):
 def skewed_rounds(clocks_per_nonce):
     """Rounds run skewed, a a round behind e (see :func:`sha256_logic.skewed_round`):
     two carry chains in a row per round instead of three, for a carry chain more per
-    round unit and an ``unskew`` stage. Not in the area-first sizes (61, 64): a UP5K
-    has no room for it, and there the round is not the longest path."""
-    return not runs_whole_hashes(clocks_per_nonce)
+    round unit and an ``unskew`` stage. Measured: 12F L=31 Fmax 80.1 -> 100.4 MHz, 25F
+    L=12 80.1 -> 88.2. Not in the area-first sizes (61, 64): a UP5K has no room for
+    it, and there the round is not the longest path. Not fully pipelined either: the
+    85F went from 73k to 78k LUTs (93%) and its control paths then routed long (Fmax
+    67.2 at an 85 MHz target, against 83.8 at 80 without the skew)."""
+    return not runs_whole_hashes(clocks_per_nonce) and clocks_per_nonce != 1
 
 
 def stage_names(clocks_per_nonce):
@@ -350,8 +354,8 @@ class Sha256dCore(wiring.Component):
         return bundle, valid
 
     def _pipelined_hash(self, name, bundle, valid, stages, last_w):
-        """One round per stage, skewed (see :func:`skewed_round`); the schedule words
-        wait in delay lines, not in a 16-word window per stage."""
+        """One round per stage; the schedule words wait in delay lines, not in a
+        16-word window per stage."""
         rounds = [stage[0] for stage in stages]
         schedule = PipelinedSchedule(rounds, last_w, [bundle[key] for key in WINDOW], self._handoff,
                                      in_ram=self.schedule_in_ram)
@@ -363,7 +367,7 @@ class Sha256dCore(wiring.Component):
             regs = self._register(stage_name, bundle)
             valid = self._valid(stage_name, valid)
             self.probes[stage_name] = (rounds_of_stage, regs, valid)
-            bundle = _pipelined_round(regs, rounds[i], last_w, schedule.w_next(i))
+            bundle = _pipelined_round(regs, rounds[i], last_w, schedule.w_next(i), self.skewed)
         return bundle, valid
 
     def _round_stage(self, name, bundle, valid_in, rounds, last_w):
@@ -510,8 +514,8 @@ def _state_only(bundle):
     return {key: word for key, word in bundle.items() if key not in WINDOW}
 
 
-def _pipelined_round(regs, t, last_w, w_next):
-    """Round ``t`` on a stage's registered (skewed) state; ``w_next`` is W[t+1]."""
+def _pipelined_round(regs, t, last_w, w_next, skewed):
+    """Round ``t`` on a stage's registered state (skewed or not); ``w_next`` is W[t+1]."""
     if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
-        return {"e": skewed_round_e_only(regs)}
-    return skewed_round(regs, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)
+        return {"e": (skewed_round_e_only if skewed else folded_round_e_only)(regs)}
+    return (skewed_round if skewed else folded_round)(regs, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)
