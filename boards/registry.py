@@ -69,7 +69,9 @@ BOARDS = {b.name: b for b in [
                 "= 80 MH/s (1.10 MH/s per thousand LUTs; a build takes about 40 minutes here); at 85.7 MHz "
                 "Fmax 82.4 (missed); one change earlier: Fmax 82.0 at 80, 70.4 at 75 (missed): placement "
                 "on this die varies build to build. Before the fully pipelined core routed: L=12 19243 LUTs, "
-                "62.5 MHz = 5.21 MH/s"),
+                "62.5 MHz = 5.21 MH/s. With skewed rounds (now off when fully pipelined): 77.7k LUTs, Fmax "
+                "72.8 at 100 MHz, 78.0k LUTs, Fmax 67.2 at 85 (93% full: control paths routed long). "
+                "The control-path registers added since (frame receiver, precompute) are not rebuilt"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
