@@ -20,11 +20,6 @@ assert all(_OFFSETS[name][0] < MIDSTATE_AT for name in ICARUS_FIXED_FIELDS)
 ICARUS_MIDSTATE_AT, ICARUS_TAIL_AT = 0, 52
 
 
-def icarus_address_of(step):
-    """Where the Icarus packet holds the job byte the loader writes at ``step``."""
-    return step + (ICARUS_TAIL_AT - TAIL_AT if step >= TAIL_AT else ICARUS_MIDSTATE_AT - MIDSTATE_AT)
-
-
 class JobLoader(wiring.Component):
     """Holds the job the miner works on and loads a new one from a receiver.
 
@@ -86,8 +81,9 @@ class JobLoader(wiring.Component):
             m.d.comb += step_next.eq(0)
         with m.If(self.load_icarus):
             m.d.comb += step_next.eq(MIDSTATE_AT)
-        # A frame load does not read the Icarus buffer: that address is left to the counter.
-        icarus_next = Mux(self.load_icarus, icarus_address_of(MIDSTATE_AT), icarus_advanced)
+        # An Icarus load starts at the packet's midstate; a frame load does not read the
+        # Icarus buffer, so that address is left to the counter.
+        icarus_next = Mux(self.load_icarus, ICARUS_MIDSTATE_AT, icarus_advanced)
         m.d.sync += [
             step.eq(step_next),
             self.frame_address.eq(step_next),

@@ -42,7 +42,7 @@ def observe_rounds(midstate, tail, w3, clocks_per_nonce):
                         if key in regs and hasattr(regs[key], "shape")}
                 if before >= 0 and seen:
                     observed[hash_name].setdefault(before, seen)
-                # Fully pipelined rounds are skewed: a stage holds the a of a round earlier.
+                # Skewed rounds (iterative sizes): a stage holds the a of a round earlier.
                 if before >= 1 and hasattr(regs.get("a_prev"), "shape"):
                     observed[hash_name].setdefault(before - 1, {}).setdefault("a", ctx.get(regs["a_prev"]))
 
