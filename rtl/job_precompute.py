@@ -35,7 +35,10 @@ class JobPrecompute(wiring.Component):
         ``state3`` is valid.
     """
 
-    clocks = WORD * (1 + spec.JOB_CONSTANT_ROUNDS)
+    # Positions: 0..31 load the midstate, then 32 per round; one clock more for the
+    # position counter to run a clock ahead (see elaborate).
+    positions = WORD * (1 + spec.JOB_CONSTANT_ROUNDS)
+    clocks = positions + 1
 
     def __init__(self):
         super().__init__({
@@ -51,33 +54,32 @@ class JobPrecompute(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         rounds = spec.JOB_CONSTANT_ROUNDS
-        # step: 0 loads the midstate, 1..3 run rounds 0..2, 4 is done. bit: the bit
-        # of every word at the shift registers' outputs (bit 0 of each register).
-        step = Signal(range(rounds + 2), init=rounds + 1)
-        bit = Signal(range(WORD))
-        step_next, bit_next = Signal.like(step), Signal.like(bit)
-        active = step != rounds + 1
-        loading = step == 0
-        m.d.comb += [step_next.eq(step), bit_next.eq(bit)]
-        with m.If(active):
-            m.d.comb += bit_next.eq(bit + 1)
-            with m.If(bit == WORD - 1):
-                m.d.comb += step_next.eq(step + 1)
+        positions = self.positions
+        # ``upcoming`` is the position of the next clock (``positions``: none), so that
+        # everything that depends only on the position (the bit selects and compares
+        # below) is a register loaded from a register: no counter logic, and no
+        # ``start``, in front of the selects (with them, it was the longest path of
+        # the 45F and 12F builds). ``start`` only restarts it; the clock after a start
+        # shifts the state once more, which the 32 loading clocks then overwrite.
+        upcoming = Signal(range(positions + 1), init=positions)
         with m.If(self.start):
-            m.d.comb += [step_next.eq(0), bit_next.eq(0)]
-        m.d.sync += [step.eq(step_next), bit.eq(bit_next)]
+            m.d.sync += upcoming.eq(0)
+        with m.Elif(upcoming != positions):
+            m.d.sync += upcoming.eq(upcoming + 1)
 
-        # Everything that depends only on the bit position is registered from the next
-        # position, a clock ahead: the counter's compares and selects then stay out of
-        # the serial adders' path (on an 85F it was the longest path of the device).
         def ahead(value, name):
+            """``value`` of the upcoming position, registered: valid at that position."""
             registered = Signal(value.shape(), name=name)
             m.d.sync += registered.eq(value)
             return registered
 
+        bit = upcoming[:5]
+        active = ahead(upcoming != positions, "active")
+        loading = ahead(upcoming < WORD, "loading")
+
         def wraps(rotation):
             """Whether bit + rotation is past the word's top (see ``old_bit``)."""
-            return ahead(bit_next >= WORD - rotation, f"wraps_{rotation}")
+            return ahead(bit >= WORD - rotation, f"wraps_{rotation}")
 
         a, b, c, d, e, f, g, h = words = [Signal(WORD, name=f"pre_{n}") for n in spec.STATE_NAMES]
 
@@ -92,7 +94,7 @@ class JobPrecompute(wiring.Component):
             x, y, z = (old_bit(word, next_word, r) for r in rotations)
             return x ^ y ^ z
 
-        first_bit = ahead(bit_next == 0, "first_bit")
+        first_bit = ahead(bit == 0, "first_bit")
 
         def serial_add(x, y):
             """One bit of x + y, least significant first; the carry restarts at bit 0."""
@@ -101,11 +103,11 @@ class JobPrecompute(wiring.Component):
             m.d.sync += carry.eq((x & y) | (carry_in & (x | y)))
             return x ^ y ^ carry_in
 
-        k_bits = Const(sum(spec.K[t] << (WORD * t) for t in range(rounds)), WORD * rounds)
-        w_bits = Cat(*(self.tail[t] for t in range(rounds)))
-        position_next = (step_next - 1)[:2] * WORD + bit_next
-        k = ahead(k_bits.bit_select(position_next, 1), "k_bit")
-        w = ahead(w_bits.bit_select(position_next, 1), "w_bit")
+        # K and W of each round, one bit per position (nothing while loading).
+        k_bits = Const(sum(spec.K[t] << (WORD * (t + 1)) for t in range(rounds)), positions)
+        w_bits = Cat(Const(0, WORD), *(self.tail[t] for t in range(rounds)))
+        k = ahead(k_bits.bit_select(upcoming, 1), "k_bit")
+        w = ahead(w_bits.bit_select(upcoming, 1), "w_bit")
         ch = (e[0] & f[0]) | (~e[0] & g[0])
         maj = (a[0] & b[0]) | (a[0] & c[0]) | (b[0] & c[0])
         t1 = serial_add(serial_add(serial_add(serial_add(h[0], k), w), big_sigma(e, f, (6, 11, 25))), ch)
@@ -117,7 +119,7 @@ class JobPrecompute(wiring.Component):
         # The midstate bit to load, selected a clock ahead too: a 32-way select on the
         # counter straight into the state registers (which the fully pipelined core
         # reads as job words all over the die) was the 85F's longest path at 86 MHz.
-        midstate_bits = [ahead(self.midstate[i].bit_select(bit_next, 1), f"midstate_bit{i}") for i in range(8)]
+        midstate_bits = [ahead(self.midstate[i].bit_select(bit, 1), f"midstate_bit{i}") for i in range(8)]
         with m.If(active):
             for i, word in enumerate(words):
                 entering = Mux(loading, midstate_bits[i], round_in[i])
@@ -132,6 +134,6 @@ class JobPrecompute(wiring.Component):
         m.d.sync += [self.w16.eq(w16), self.w17.eq(w17)]
         m.d.comb += [
             self.state3.eq(Cat(*words)),
-            self.ready.eq(~active & ~self.start),
+            self.ready.eq(~active & (upcoming == positions) & ~self.start),
         ]
         return m

@@ -167,8 +167,10 @@ def test_job_sums_meet_per_nonce_words_through_a_register():
     sim.run()
 
 
-def test_job_precompute_matches_golden_job_constants():
-    """Two jobs in a row: the second must not inherit anything from the first."""
+@pytest.mark.parametrize("restart_after", [None, 1, 40, 100])
+def test_job_precompute_matches_golden_job_constants(restart_after):
+    """Two jobs in a row: the second must not inherit anything from the first, also
+    when it starts while the first is still running (``restart_after`` clocks in)."""
     rng = random.Random(11)
     jobs = [([rng.getrandbits(32) for _ in range(8)], [rng.getrandbits(32) for _ in range(3)])
             for _ in range(2)]
@@ -178,6 +180,15 @@ def test_job_precompute_matches_golden_job_constants():
     results = []
 
     async def testbench(ctx):
+        if restart_after is not None:
+            abandoned = [rng.getrandbits(32) for _ in range(8)], [rng.getrandbits(32) for _ in range(3)]
+            ctx.set(dut.midstate, abandoned[0])
+            ctx.set(dut.tail, abandoned[1])
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().repeat(restart_after)
+            assert not ctx.get(dut.ready)
         for midstate, tail in jobs:
             ctx.set(dut.midstate, midstate)
             ctx.set(dut.tail, tail)
