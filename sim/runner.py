@@ -18,6 +18,7 @@ from hashforge.rtl.miner import Miner
 from hashforge.rtl.verilog import write_verilog
 
 from .toolchain import prepare_environment
+from .vendor_cells import TargetFamily, write_cell_models
 
 TOPLEVEL = "hashforge_miner"
 DEFAULT_BUILD_ROOT = pathlib.Path("build") / "sim"
@@ -72,26 +73,32 @@ def load_vectors(path=None):
     raise FileNotFoundError(f"test vectors not found in {[str(c) for c in candidates]}")
 
 
-def build(component, toplevel, simulator, build_dir, waves=False):
-    """Verilog of ``component`` compiled for ``simulator`` in ``build_dir`` (incremental)."""
+def build(component, toplevel, simulator, build_dir, waves=False, cells=None):
+    """Verilog of ``component`` compiled for ``simulator`` in ``build_dir`` (incremental).
+    ``cells``: an FPGA family whose cells the design then uses as on that FPGA,
+    simulated with their vendor models (see :mod:`vendor_cells`); None: generic logic."""
     prepare_environment(simulator)
     build_dir = pathlib.Path(build_dir).resolve()
-    source = write_verilog(component, toplevel, build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    platform = TargetFamily(cells) if cells else None
+    sources = [write_verilog(component, toplevel, build_dir, platform)]
+    if cells:
+        sources.append(write_cell_models(cells, build_dir))
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
-    runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args,
+    runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args,
                  timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
     return runner, build_dir
 
 
 def run_testbench(component, toplevel, test_module, config, simulator, build_dir, testcase=None,
-                  waves=False, vectors=None):
+                  waves=False, vectors=None, cells=None):
     """Build, then run the cocotb module ``test_module`` with ``config`` in HASHFORGE_TB.
 
     Returns a :class:`SimReport`; a failing test does not raise (read ``report.failed``).
     """
     started = time.perf_counter()
-    runner, build_dir = build(component, toplevel, simulator, build_dir, waves)
+    runner, build_dir = build(component, toplevel, simulator, build_dir, waves, cells)
     report_file = build_dir / "tb_report.jsonl"
     report_file.unlink(missing_ok=True)
     results_xml = build_dir / "results.xml"
@@ -118,8 +125,9 @@ def run_testbench(component, toplevel, test_module, config, simulator, build_dir
 
 
 def run_miner_tests(simulator="verilator", cores=1, clocks_per_nonce=61, build_root=DEFAULT_BUILD_ROOT,
-                    testcase=None, waves=False, window=None, vectors=None, seed=1):
-    """The miner testbench (:mod:`hashforge.sim.tb_miner`) for one configuration."""
+                    testcase=None, waves=False, window=None, vectors=None, seed=1, cells=None):
+    """The miner testbench (:mod:`hashforge.sim.tb_miner`) for one configuration;
+    ``cells``: built with that FPGA family's cells (see :func:`build`)."""
     miner = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
     if window is None:
         # A few thousand nonces on Verilator; Icarus is ~50x slower per clock.
@@ -127,9 +135,9 @@ def run_miner_tests(simulator="verilator", cores=1, clocks_per_nonce=61, build_r
         window = max(16, min(3000, budget * cores // clocks_per_nonce // 3))
     config = {"cores": cores, "clocks_per_nonce": clocks_per_nonce, "latency": miner.latency,
               "window": window, "seed": seed}
-    build_dir = build_dir_for(build_root, simulator, f"miner-cores{cores}-cpn{clocks_per_nonce}")
+    name = f"miner-cores{cores}-cpn{clocks_per_nonce}" + (f"-{cells}-cells" if cells else "")
     return run_testbench(miner, "hashforge_miner", "hashforge.sim.tb_miner", config, simulator,
-                         build_dir, testcase, waves, vectors)
+                         build_dir_for(build_root, simulator, name), testcase, waves, vectors, cells)
 
 
 def run_top_tests(simulator="verilator", cores=1, clocks_per_nonce=4, clock_hz=1_843_200, baud=115200,
