@@ -266,7 +266,7 @@ class Sha256dCore(wiring.Component):
 
         # Fully pipelined, job words are logic on the job registers; their sums get a
         # register where they meet per-nonce words (iterative stages register them anyway).
-        with register_job_sums(m) if L == 1 else contextlib.nullcontext(), _carry_cell_adds(m, platform):
+        with register_job_sums(m) if L == 1 else contextlib.nullcontext(), _carry_cell_adds(m, platform, L):
             bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
             bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
             if self.skewed:
@@ -512,15 +512,19 @@ class Sha256dCore(wiring.Component):
         return {"hit": top <= self.target}
 
 
-def uses_fused_adds(platform):
-    """Whether the rounds' Ch and Maj go inside their adders' carry cells: on ECP5 (see
-    :mod:`ecp5_fused_add`); elsewhere (iCE40, whose carry cell has no LUT of its own to
-    spare, simulation, ASIC) they are plain logic."""
-    return getattr(platform, "family", None) == "ecp5"
+def uses_fused_adds(platform, clocks_per_nonce):
+    """Whether the rounds' Ch and Maj go inside their adders' carry cells (see
+    :mod:`ecp5_fused_add`): on ECP5, fully pipelined. There every add is its own carry
+    chain anyway (``YOSYS_ADDS_AS_CARRY_CHAINS``); the iterative sizes let yosys merge a
+    round's sums into carry-save adders, which the fused cells would stop (measured with
+    ``bench/core_area.py --ecp5-cells both``: 25F L=12 Fmax 91.2 MHz plain, 80.1 fused;
+    12F L=31 103.0 and 101.0). Elsewhere (iCE40, whose carry cell has no LUT of its own,
+    simulation, ASIC) they are plain logic."""
+    return getattr(platform, "family", None) == "ecp5" and clocks_per_nonce == 1
 
 
-def _carry_cell_adds(m, platform):
-    if not uses_fused_adds(platform):
+def _carry_cell_adds(m, platform, clocks_per_nonce):
+    if not uses_fused_adds(platform, clocks_per_nonce):
         return contextlib.nullcontext()
     count = itertools.count()
     return fuse_bitwise_adds(lambda x, operands, bit_function: ecp5_fused_add(

@@ -1,6 +1,7 @@
 """Which round first goes wrong: one nonce through the core in amaranth.sim, its
 stage registers compared round by round with the golden model's trace."""
 
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from hashforge.rtl import spec
@@ -9,14 +10,15 @@ from hashforge.rtl.miner import Miner
 from . import golden
 
 
-def observe_rounds(midstate, tail, w3, clocks_per_nonce):
-    """State words (a, e) the RTL holds for each round of both hashes, for one W3.
+def observe_rounds(midstate, tail, w3, clocks_per_nonce, platform=None):
+    """State words (a, e) the RTL holds for each round of both hashes, for one W3;
+    ``platform``: what the design is elaborated for (None: generic logic).
 
     Returns ``{"hash1": {round: {"a":..,"e":..}}, "hash2": {...}}``: the state *after*
     that round, as read from the stage registers while the nonce passes.
     """
     dut = Miner(cores=1, clocks_per_nonce=clocks_per_nonce)
-    sim = Simulator(dut)
+    sim = Simulator(Fragment.get(dut, platform))
     sim.add_clock(1e-6)
     core = dut.core_instances[0]
     observed = {"hash1": {}, "hash2": {}}

@@ -111,23 +111,67 @@ def test_the_proof_catches_a_miswired_cell(tmp_path):
     assert not proved and "proof did fail" in output
 
 
-def test_core_uses_carry_cells_on_ecp5_only():
-    from types import SimpleNamespace
+def carry_cells(clocks_per_nonce, platform):
     from amaranth.hdl import Fragment
     from hashforge.rtl.sha256d_core import Sha256dCore
+    found, todo = 0, [Fragment.get(Sha256dCore(clocks_per_nonce=clocks_per_nonce), platform)]
+    while todo:
+        for sub, _name, _src in todo.pop().subfragments:
+            todo.append(sub)
+            found += getattr(sub, "type", None) == "CCU2C"
+    return found
 
-    def carry_cells(platform):
-        fragment = Fragment.get(Sha256dCore(clocks_per_nonce=31), platform)
-        found, todo = 0, [fragment]
-        while todo:
-            frag = todo.pop()
-            for sub, _name, _src in frag.subfragments:
-                todo.append(sub)
-                found += getattr(sub, "type", None) == "CCU2C"
-        return found
 
-    # Two round units per hash, each with a fused Ch and a fused Maj add of 16 cells,
-    # and the Maj of the first hash's last a in the unskew stage.
-    assert carry_cells(SimpleNamespace(family="ecp5")) == (4 * 2 + 1) * 16
-    assert carry_cells(SimpleNamespace(family="ice40")) == 0
-    assert carry_cells(None) == 0
+def test_core_uses_carry_cells_fully_pipelined_on_ecp5_only():
+    from types import SimpleNamespace
+    from hashforge.sim.vendor_cells import TargetFamily
+    # 61 rounds per hash, each with a fused Ch and Maj; the second hash's last round
+    # makes e only (no Maj), and the first round of each hash has a, b, c from job
+    # words or constants (its Maj is job logic): 4 * 61 - 3 adds of 16 cells.
+    assert carry_cells(1, TargetFamily("ecp5")) == (4 * 61 - 3) * 16
+    assert carry_cells(1, SimpleNamespace(family="ice40")) == carry_cells(1, None) == 0
+    assert carry_cells(31, TargetFamily("ecp5")) == 0
+
+
+def cell_logic_adder(m, x, operands, bit_function, name, table=ccu2c_init):
+    """The CCU2C chain as Amaranth logic, as the vendor model has each cell: the sum bit is
+    LUT4 ^ carry in; the carry out is the carry in where the LUT4 is 1, else the LUT2
+    (on A, B). The chain is run as one add: with generate G = LUT2 & ~LUT4, the add
+    (LUT4 | G) + G has those propagates and generates, so its carries are the chain's."""
+    from amaranth.hdl import Cat, Const, Signal
+    init = Const(table(bit_function), 16)
+    b, c, d = operands
+    lut4 = Cat(init.bit_select(Cat(x[i], b[i], c[i], d[i]), 1) for i in range(WIDTH))
+    lut2 = Cat(init.bit_select(Cat(x[i], b[i]), 1) for i in range(WIDTH))
+    generate = lut2 & ~lut4
+    carries = (((lut4 | generate) + generate) ^ lut4)[:WIDTH]     # (a + b) ^ a ^ b
+    total = Signal(WIDTH, name=name)
+    m.d.comb += total.eq(lut4 ^ carries)
+    return total
+
+
+@pytest.mark.parametrize("table, correct", [(ccu2c_init, True),
+                                            (lambda f: ccu2c_init(f) ^ 0x0100, False)],
+                         ids=["cell-tables", "one-wrong-table-bit"])
+def test_fully_pipelined_core_with_cell_logic_matches_the_golden_trace(monkeypatch, table, correct):
+    """The fully pipelined core as built for ECP5, its carry cells simulated as logic:
+    every round's a and e against the golden model (a wrong table bit must show)."""
+    from hashforge.rtl import sha256d_core
+    from hashforge.sim import golden
+    from hashforge.sim.diagnose import observe_rounds
+    from hashforge.sim.vendor_cells import TargetFamily
+    calls = []
+
+    def adder(m, x, operands, bit_function, name):
+        calls.append(name)
+        return cell_logic_adder(m, x, operands, bit_function, name, table)
+
+    monkeypatch.setattr(sha256d_core, "ecp5_fused_add", adder)
+    rng = random.Random(3)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    observed = observe_rounds(midstate, tail, 77, clocks_per_nonce=1, platform=TargetFamily("ecp5"))
+    assert len(calls) == 4 * 61 - 3
+    trace = golden.trace_sha256d(midstate, tail, 77)
+    differences = [golden.first_difference(trace, name, observed[name]) for name in ("hash1", "hash2")]
+    assert (differences == [None, None]) == correct, differences
