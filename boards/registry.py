@@ -41,15 +41,16 @@ BOARDS = {b.name: b for b in [
     # Primary boards.
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
-           clocks_per_nonce=64, freq_mhz=25.0,
-           basis="measured: L=64 (no job precompute) 5001 logic cells (of 5280), Fmax 26.2 MHz at "
-                 "25.125 MHz = 0.39 MH/s (an earlier design: 4968 cells, Fmax 27.2; 27 MHz met once and "
-                 "missed after a later change, 26.5): the UP5K at 94% varies build to build; L=61 does not fit"),
+           clocks_per_nonce=64, freq_mhz=28.0,
+           basis="measured: L=64 (no job precompute) 5002 logic cells (of 5280), 2073 FFs, Fmax 28.14 MHz "
+                 "at 28.125 MHz = 0.44 MH/s (met with little to spare; Fmax 28.7 at 25.125); the UP5K at 95% "
+                 "full varies build to build (an earlier design: Fmax 26.2, another 27.2); L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=95.0,
-          basis="measured: L=31 9667 LUTs (of 12k), 5317 FFs, Fmax 97.4 MHz at 95 MHz = 3.06 MH/s; at "
-                "80 MHz Fmax 100.4 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
-                "MHz, 8132 LUTs); below L=31 each hash needs a third round unit; not built"),
+          basis="measured: L=31 9782 LUTs (of 12k), 5319 FFs, Fmax 99.4 MHz at 95 MHz = 3.06 MH/s; "
+                "100 MHz missed (Fmax 87.2); at 80 MHz Fmax 100.4 (skewed rounds, one core never stalling; "
+                "before them Fmax 80.1 at 80 MHz, 8132 LUTs); below L=31 each hash needs a third round "
+                "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=85.0,
           basis="measured: L=12 20745 LUTs (of 24k), 10625 FFs, Fmax 86.2 MHz at 85 MHz = 7.08 MH/s; at "
