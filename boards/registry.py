@@ -53,7 +53,7 @@ BOARDS = {b.name: b for b in [
                 "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=85.0,
-          basis="measured: L=12 20745 LUTs (of 24k), 10625 FFs, Fmax 86.2 MHz at 85 MHz = 7.08 MH/s; at "
+          basis="measured: L=12 20834 LUTs (of 24k), 10627 FFs, Fmax 87.4 MHz at 85 MHz = 7.08 MH/s; at "
                 "80 MHz Fmax 88.2 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
                 "MHz, 18436 LUTs) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = "
                 "3.91 MH/s)"),
@@ -66,13 +66,14 @@ BOARDS = {b.name: b for b in [
                 "(yosys: L=4 46.7k LUTs)"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=80.0,
-          basis="measured: fully pipelined (L=1) 72953 LUTs (of 84k), 54583 FFs, Fmax 83.8 MHz at 80 MHz "
-                "= 80 MH/s (1.10 MH/s per thousand LUTs; a build takes about 40 minutes here); at 85.7 MHz "
-                "Fmax 82.4 (missed); one change earlier: Fmax 82.0 at 80, 70.4 at 75 (missed): placement "
-                "on this die varies build to build. Before the fully pipelined core routed: L=12 19243 LUTs, "
-                "62.5 MHz = 5.21 MH/s. With skewed rounds (now off when fully pipelined): 77.7k LUTs, Fmax "
-                "72.8 at 100 MHz, 78.0k LUTs, Fmax 67.2 at 85 (93% full: control paths routed long). "
-                "The control-path registers added since (frame receiver, precompute) are not rebuilt"),
+          basis="measured: fully pipelined (L=1) with Ch and Maj in the carry cells: 65294 LUTs (of 84k), "
+                "54564 FFs, Fmax 82.3 MHz at a 90 MHz target (missed; longest path a control fan-out: the "
+                "frame receiver's frame_valid into a reset of miner registers, 10.7 of its 12.2 ns routing); "
+                "default 80 MHz = 80 MH/s (1.23 MH/s per thousand LUTs), which the design before met "
+                "(72953 LUTs, Fmax 83.8 at 80); this design was not built at 80 (a build takes 45-95 "
+                "minutes here). Before the fully pipelined core routed: L=12 19243 LUTs, 62.5 MHz = "
+                "5.21 MH/s. With skewed rounds (off when fully pipelined): 77.7k LUTs, Fmax 72.8 at 100 MHz, "
+                "78.0k LUTs, Fmax 67.2 at 85 (93% full: control paths routed long)"),
     # Other amaranth-boards iCE40/ECP5 boards whose UART resource goes to a USB bridge.
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
