@@ -1,7 +1,7 @@
 """Area and speed of the device for each core size, on iCE40 (UP5K, HX8K) and ECP5 (12F, 25F, 85F).
 
     .venv/bin/python bench/core_area.py [--device up5k|85f ...] [--cpn 61 16 4 ...] [--cores N]
-                                        [--json] [--seed S] [--ecp5-cells fused|plain|both]
+                                        [--json] [--seed S] [--ecp5-cells auto|fused|plain|both]
 
 Each configuration is the whole device (UART, protocol engine, miner), synthesized with
 Yosys and placed and routed with nextpnr, both from the YoWASP wheels, with no pin
@@ -9,9 +9,9 @@ constraints (nextpnr places the two UART pins). Reported: logic cells / LUTs, fl
 carry cells, RAM and DSP use, nextpnr's Fmax, nonces per clock, MH/s at that Fmax, and
 MH/s per thousand LUTs, next to the figures measured on this same flow for fpgaminer's
 open-source miner (see the core issue). A configuration that does not fit is reported as such.
-On ECP5 the rounds' Ch and Maj go inside the adders' carry cells, as in board builds
-(``--ecp5-cells fused``); ``plain`` builds them as LUTs, ``both`` builds each
-configuration both ways, side by side.
+On ECP5, ``--ecp5-cells`` says where the rounds' Ch and Maj go: ``auto`` as board builds
+(inside the adders' carry cells when fully pipelined, else LUTs), ``fused`` in the carry
+cells at every size, ``plain`` in LUTs, ``both`` each configuration fused and plain, side by side.
 Fully pipelined builds take a long time (tens of minutes to hours on two cores).
 """
 
@@ -57,11 +57,12 @@ def tool(name):
     return path
 
 
-def build(device, cores, cpn, workdir, seed, target_mhz, fused=True):
+def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto"):
     spec = DEVICES[device]
     top = HashforgeTop(clock_hz=int(target_mhz * 1e6), baud=115200, cores=cores, clocks_per_nonce=cpn)
     # The family is all the RTL asks of a platform (it picks the carry cells).
-    platform = TargetFamily(spec["family"]) if fused and spec["family"] == "ecp5" else None
+    platform = (TargetFamily("ecp5", {"auto": None, "fused": True, "plain": False}[cells])
+                if spec["family"] == "ecp5" else None)
     verilog = write_verilog(top, "hashforge_top", workdir, platform)
     netlist = workdir / "top.json"
     started = time.perf_counter()
@@ -116,14 +117,15 @@ def main():
     parser.add_argument("--target-mhz", type=float, default=48.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--ecp5-cells", choices=["fused", "plain", "both"], default="fused",
-                        help="ECP5: Ch and Maj inside the carry cells (fused, as board builds) or as LUTs")
+    parser.add_argument("--ecp5-cells", choices=["auto", "fused", "plain", "both"], default="auto",
+                        help="ECP5: Ch and Maj inside the carry cells (fused), as LUTs (plain), each size "
+                             "both ways (both), or as board builds (auto: fused when fully pipelined)")
     args = parser.parse_args()
     rows = []
     for device, cpn, cells in configurations(args.device, args.cpn, args.ecp5_cells):
         with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
             result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz,
-                           fused=cells != "plain")
+                           cells)
         row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, "ecp5_cells": cells, **result}
         if result.get("fmax_mhz"):
             row["nonces_per_clock"] = args.cores / cpn

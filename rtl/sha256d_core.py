@@ -519,8 +519,12 @@ def uses_fused_adds(platform, clocks_per_nonce):
     round's sums into carry-save adders, which the fused cells would stop (measured with
     ``bench/core_area.py --ecp5-cells both``: 25F L=12 Fmax 91.2 MHz plain, 80.1 fused;
     12F L=31 103.0 and 101.0). Elsewhere (iCE40, whose carry cell has no LUT of its own,
-    simulation, ASIC) they are plain logic."""
-    return getattr(platform, "family", None) == "ecp5" and clocks_per_nonce == 1
+    simulation, ASIC) they are plain logic. A platform with ``fused_adds`` True or False
+    decides for every size (``bench/core_area.py --ecp5-cells both`` compares the two)."""
+    if getattr(platform, "family", None) != "ecp5":
+        return False
+    forced = getattr(platform, "fused_adds", None)
+    return clocks_per_nonce == 1 if forced is None else bool(forced)
 
 
 def _carry_cell_adds(m, platform, clocks_per_nonce):

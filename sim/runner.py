@@ -79,7 +79,6 @@ def build(component, toplevel, simulator, build_dir, waves=False, cells=None):
     simulated with their vendor models (see :mod:`vendor_cells`); None: generic logic."""
     prepare_environment(simulator)
     build_dir = pathlib.Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
     platform = TargetFamily(cells) if cells else None
     sources = [write_verilog(component, toplevel, build_dir, platform)]
     if cells:

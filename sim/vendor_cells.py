@@ -16,12 +16,15 @@ CELLS = {"ecp5": {"common_sim.vh": ("LUT4", "LUT2"), "ccu2c_sim.vh": ("CCU2C",)}
 
 
 class TargetFamily:
-    """Stands in for a board platform during elaboration: the RTL asks only its family."""
+    """Stands in for a board platform during elaboration: the RTL asks only its family
+    (and ``fused_adds``: None as board builds, True/False to force, see
+    :func:`sha256d_core.uses_fused_adds`)."""
 
-    def __init__(self, family):
+    def __init__(self, family, fused_adds=None):
         if family not in CELLS:
             raise ValueError(f"no cell models for FPGA family {family!r}; known: {', '.join(CELLS)}")
         self.family = family
+        self.fused_adds = fused_adds
 
 
 def yosys_share():

@@ -131,6 +131,10 @@ def test_core_uses_carry_cells_fully_pipelined_on_ecp5_only():
     assert carry_cells(1, TargetFamily("ecp5")) == (4 * 61 - 3) * 16
     assert carry_cells(1, SimpleNamespace(family="ice40")) == carry_cells(1, None) == 0
     assert carry_cells(31, TargetFamily("ecp5")) == 0
+    # Forced either way (bench/core_area.py --ecp5-cells both): at L=31 two round units per
+    # hash and the unskew stage's Maj; none at L=1.
+    assert carry_cells(31, TargetFamily("ecp5", fused_adds=True)) == (4 * 2 + 1) * 16
+    assert carry_cells(1, TargetFamily("ecp5", fused_adds=False)) == 0
 
 
 def cell_logic_adder(m, x, operands, bit_function, name, table=ccu2c_init):
