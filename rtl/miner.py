@@ -38,8 +38,8 @@ class Miner(wiring.Component):
     midstate, tail, target, swap_nonce, first, last, job_id : In
         The job, valid when ``start`` is high and held until the next ``start`` (the
         protocol engine keeps it in its registers; a second copy here would cost ~450
-        flip-flops). ``job_id`` alone is latched, so results still draining at a new
-        ``start`` keep their own job's id.
+        flip-flops; ``job_id`` is read a clock after ``start``). ``job_id`` alone is
+        latched, so results still draining at a new ``start`` keep their own job's id.
     start, abort : In(1)
         New job (replaces the running one); stop.
     results : Out(stream.Signature(RESULT_LAYOUT))
@@ -115,11 +115,13 @@ class Miner(wiring.Component):
         # The job is held by the driver (see the class docstring); only its id is latched.
         midstate, tail, target = self.midstate, self.tail, self.target
         first, last, swap_nonce = self.first, self.last, self.swap_nonce
-        job_id = Signal(8)
-        with m.If(self.start):
-            m.d.sync += job_id.eq(self.job_id)
         precompute_start = Signal()
         m.d.sync += precompute_start.eq(self.start)
+        # Latched a clock after ``start``, when the cores see it (``core_abort`` below): a
+        # result a core finished just before still goes out with the old job's id.
+        job_id = Signal(8)
+        with m.If(precompute_start):
+            m.d.sync += job_id.eq(self.job_id)
         if uses_job_precompute(self.clocks_per_nonce):
             m.submodules.precompute = pre = JobPrecompute()
             m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail), pre.start.eq(precompute_start)]
@@ -139,6 +141,11 @@ class Miner(wiring.Component):
             m.d.sync += setting_up.eq(0)
         m.d.comb += cores_started.eq(launch & ~self.abort)
 
+        # A register near the cores (the protocol engine's start and abort come from across
+        # the die): a core then stops its feed a clock later, and what it feeds in that
+        # clock is dropped with the rest in flight. Cores start at least two clocks later.
+        core_abort = Signal()
+        m.d.sync += core_abort.eq(self.start | self.abort)
         # Registered: the slice comparisons would otherwise run on into each core's
         # phase and RAM addresses in the same clock.
         starting = []
@@ -155,7 +162,7 @@ class Miner(wiring.Component):
                 core.first.eq(core_first[:32]),
                 core.last.eq(Mux(core_end - 1 > last, last, (core_end - 1)[:32])),
                 core.start.eq(core_starting),
-                core.abort.eq(self.start | self.abort),
+                core.abort.eq(core_abort),
             ]
             if pre is not None:
                 m.d.comb += [core.state3.eq(pre.state3), core.w16.eq(pre.w16), core.w17.eq(pre.w17)]

@@ -342,6 +342,75 @@ def test_one_core_holds_its_feed_before_the_result_fifo_fills(clocks_per_nonce, 
     assert results[:-1] == expected
 
 
+def restart_in_amaranth_sim(clocks_per_nonce, cores, switch_after, then_abort):
+    """Job 1 (every nonce qualifies) runs ``switch_after`` clocks; then job 2 over ten
+    nonces, or an abort. Returns the (job id, nonce) results and the nonces hashed."""
+    rng = random.Random(clocks_per_nonce)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    dut = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    results = []
+
+    async def testbench(ctx):
+        ctx.set(dut.midstate, midstate)
+        ctx.set(dut.tail, tail)
+        ctx.set(dut.target, 0xFFFFFFFF)
+        ctx.set(dut.results.ready, 1)
+        for job_id, first, last, wait in ((1, 100, 100000, switch_after), (2, 5000, 5009, None)):
+            if job_id == 2 and then_abort:
+                ctx.set(dut.abort, 1)
+            else:
+                ctx.set(dut.first, first)
+                ctx.set(dut.last, last)
+                ctx.set(dut.job_id, job_id)
+                ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            ctx.set(dut.abort, 0)
+            clocks = 0
+            while wait is None or clocks < wait:
+                if ctx.get(dut.results.valid):
+                    payload = ctx.get(dut.results.payload)
+                    results.append((payload.job_id, payload.nonce))
+                await ctx.tick()
+                clocks += 1
+                if wait is None and clocks == 3:
+                    # The count of a nonce finished at the switch is in by now.
+                    results.append(("hashed at the switch", ctx.get(dut.nonces_hashed)))
+                if wait is None and not ctx.get(dut.busy):
+                    break
+        results.append(("hashed", ctx.get(dut.nonces_hashed)))
+    sim.add_testbench(testbench)
+    sim.run()
+    return results
+
+
+@pytest.mark.parametrize("then_abort", [False, True], ids=["new job", "abort"])
+@pytest.mark.parametrize("clocks_per_nonce, cores", [(1, 1), (16, 2), (64, 1)])
+def test_nonces_in_flight_at_a_new_job_or_abort_are_dropped(clocks_per_nonce, cores, then_abort):
+    """The stages keep their valid bits at a new job or an abort (no net to every stage):
+    the nonces then in flight must come out as nothing, neither results of the new job
+    nor counted as hashed, and what finished before is counted once."""
+    latency = Miner(cores=cores, clocks_per_nonce=clocks_per_nonce).latency
+    results = restart_in_amaranth_sim(clocks_per_nonce, cores, latency + 40 * clocks_per_nonce, then_abort)
+    *found, (_, hashed) = results
+    at_switch = dict(item for item in found if item[0] == "hashed at the switch")["hashed at the switch"]
+    found = [item for item in found if item[0] != "hashed at the switch"]
+    first_job = [nonce for job_id, nonce in found if job_id == 1]
+    second_job = [nonce for job_id, nonce in found if job_id == 2]
+    assert first_job, "job 1 returned nothing before the switch"
+    # Every nonce qualifies, so each nonce hashed gives a result, except one a core
+    # finished at the switch or the clock before: its result stage is cleared (the result
+    # would carry the new job's id).
+    assert 0 <= hashed - len(first_job) - len(second_job) <= 2 * cores
+    # Nothing hashed after the switch but the new job's nonces.
+    assert hashed - at_switch == len(second_job)
+    assert sorted(second_job) == ([] if then_abort else list(range(5000, 5010)))
+    assert len(set(first_job)) == len(first_job) and all(100 <= nonce <= 100000 for nonce in first_job)
+
+
 def test_pipelined_schedule_reads_old_words_from_ram():
     """A word made at round t is read at ages 1, 5, 13 and 14: registers for ages 0, 1,
     5, 13, 14 and two RAM reads (ages 4 and 12) instead of sixteen registers."""
