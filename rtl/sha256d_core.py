@@ -290,10 +290,13 @@ class Sha256dCore(wiring.Component):
         in_flight_next = in_flight + (handoff & feed) - (handoff & check_valid)
         # A new job or an abort does not clear the stages' valid bits: that was a net from
         # the protocol engine to every stage across the die (an 85F critical path, 11.7 ns
-        # with 10.3 of routing). The nonces then in flight drain and are dropped here.
+        # with 10.3 of routing). The nonces then in flight, the one leaving the last stage
+        # in that clock included, drain and are dropped here: no result, not counted.
+        # (A result waiting in the result stage is cleared: counted, but not sent.)
+        stopping = self.start | self.abort
         stale = Signal.like(in_flight)
         dropping = stale != 0
-        finished = check_valid & ~dropping
+        finished = check_valid & ~dropping & ~stopping
         with m.If(self.results.valid & self.results.ready):
             m.d.sync += result_hit.eq(0)
         with m.If(handoff):
@@ -311,7 +314,7 @@ class Sha256dCore(wiring.Component):
             self.busy.eq(feeding | (in_flight != 0) | result_hit),
         ]
 
-        with m.If(self.start | self.abort):
+        with m.If(stopping):
             m.d.sync += [result_valid.eq(0), result_hit.eq(0), stale.eq(in_flight_next)]
             m.d.sync += feeding.eq(self.start)
         with m.If(self.start):
