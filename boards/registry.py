@@ -41,10 +41,11 @@ BOARDS = {b.name: b for b in [
     # Primary boards.
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
-           clocks_per_nonce=64, freq_mhz=28.0,
-           basis="measured: L=64 (no job precompute) 5002 logic cells (of 5280), 2073 FFs, Fmax 28.14 MHz "
-                 "at 28.125 MHz = 0.44 MH/s (met with little to spare; Fmax 28.7 at 25.125); the UP5K at 95% "
-                 "full varies build to build (an earlier design: Fmax 26.2, another 27.2); L=61 does not fit"),
+           clocks_per_nonce=64, freq_mhz=27.0,
+           basis="measured: L=64 (no job precompute) 5011 logic cells (of 5280), 2078 FFs, Fmax 27.92 MHz "
+                 "at 27 MHz = 0.42 MH/s; 28.125 MHz missed with three placement seeds (Fmax 27.32, 27.71, "
+                 "27.12; the design before met it with 0.02 MHz to spare); the UP5K at 95% full varies "
+                 "build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=95.0,
           basis="measured: L=31 9782 LUTs (of 12k), 5319 FFs, Fmax 99.4 MHz at 95 MHz = 3.06 MH/s; "

@@ -432,10 +432,12 @@ class Sha256dCore(wiring.Component):
         attrs = {"ram_style": "block"} if len(k_table) > 16 else None
         self._m.submodules[f"{name}_k"] = k_rom = Memory(shape=32, depth=len(k_table), init=k_table,
                                                          attrs=attrs)
-        k_read = k_rom.read_port()
-        if attrs and not self.schedule_in_ram:
-            k_next = self._k_from_block_ram(name, k_read, k_table)
+        if attrs is None:
+            k_next = self._k_from_lut_table(name, k_rom, k_table)
+        elif not self.schedule_in_ram:
+            k_next = self._k_from_block_ram(name, k_rom.read_port(), k_table)
         else:
+            k_read = k_rom.read_port()
             self._m.d.comb += k_read.addr.eq(self._phase_next)
             k_next = k_read.data
         in_registers = window is None
@@ -452,6 +454,20 @@ class Sha256dCore(wiring.Component):
             for key, word in zip(WINDOW, window[1:] + [next_w(window)]):
                 out[key] = word
         return out
+
+    def _k_from_lut_table(self, name, k_rom, k_table):
+        """K for this clock's round from a flip-flop loaded from the LUT table at the
+        phase the counter advances to, leaving start and abort (which send the phase to
+        0) out of the table's address: read at ``phase_next``, the restart ran through
+        the phase mux into the table (25F: core start -> K, 12 ns). In the clock after a
+        restart K is then the old phase's, but the stage holds no nonce of the new range
+        before its first hand-off, and the rounds then see the K of their phase."""
+        m, L, phase = self._m, self.clocks_per_nonce, self._phase
+        k_read = k_rom.read_port(domain="comb")
+        k_now = Signal(32, name=f"{name}_k_now")
+        m.d.comb += k_read.addr.eq(Mux(self._advance, Mux(phase == L - 1, 0, phase + 1), phase))
+        m.d.sync += k_now.eq(k_read.data)
+        return k_now
 
     def _k_from_block_ram(self, name, k_read, k_table):
         """K for this clock's round from a flip-flop loaded from the block RAM a clock
