@@ -42,19 +42,19 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=27.0,
-           basis="measured: L=64 (no job precompute) 5011 logic cells (of 5280), 2078 FFs, Fmax 27.92 MHz "
+           basis="measured: L=64 (no job precompute) 5020 logic cells (of 5280), 2080 FFs, Fmax 27.42 MHz "
                  "at 27 MHz = 0.42 MH/s; 28.125 MHz missed with three placement seeds (Fmax 27.32, 27.71, "
-                 "27.12; the design before met it with 0.02 MHz to spare); the UP5K at 95% full varies "
-                 "build to build; L=61 does not fit"),
+                 "27.12, a design a few commits earlier; the one before met it with 0.02 MHz to spare); the "
+                 "UP5K at 95% full varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=95.0,
-          basis="measured: L=31 9782 LUTs (of 12k), 5319 FFs, Fmax 99.4 MHz at 95 MHz = 3.06 MH/s; "
-                "100 MHz missed (Fmax 87.2); at 80 MHz Fmax 100.4 (skewed rounds, one core never stalling; "
+          basis="measured: L=31 9508 LUTs (of 12k), 5327 FFs, Fmax 98.5 MHz at 95 MHz = 3.06 MH/s; "
+                "an earlier design missed 100 MHz (Fmax 87.2); at 80 MHz Fmax 100.4 (skewed rounds, one core never stalling; "
                 "before them Fmax 80.1 at 80 MHz, 8132 LUTs); below L=31 each hash needs a third round "
                 "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=85.0,
-          basis="measured: L=12 20834 LUTs (of 24k), 10627 FFs, Fmax 87.4 MHz at 85 MHz = 7.08 MH/s; at "
+          basis="measured: L=12 20857 LUTs (of 24k), 10636 FFs, Fmax 90.1 MHz at 85 MHz = 7.08 MH/s; at "
                 "80 MHz Fmax 88.2 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
                 "MHz, 18436 LUTs) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = "
                 "3.91 MH/s)"),
