@@ -441,17 +441,17 @@ class Sha256dCore(wiring.Component):
         # words a LUT table grows fast (61 words: ~250 iCE40 LUTs), so it goes in
         # block RAM; smaller ones stay in LUTs.
         k_table = [spec.K[t + 1] if t + 1 <= last_w else 0 for t in rounds] + [0] * pad
-        attrs = {"ram_style": "block"} if len(k_table) > 16 else None
-        self._m.submodules[f"{name}_k"] = k_rom = Memory(shape=32, depth=len(k_table), init=k_table,
-                                                         attrs=attrs)
-        if attrs is None:
-            k_next = self._k_from_lut_table(name, k_rom, k_table)
-        elif not self.schedule_in_ram:
-            k_next = self._k_from_block_ram(name, k_rom.read_port(), k_table)
+        if len(k_table) <= 16:
+            k_next = self._k_from_lut_table(name, k_table)
         else:
+            self._m.submodules[f"{name}_k"] = k_rom = Memory(shape=32, depth=len(k_table), init=k_table,
+                                                             attrs={"ram_style": "block"})
             k_read = k_rom.read_port()
-            self._m.d.comb += k_read.addr.eq(self._phase_next)
-            k_next = k_read.data
+            if not self.schedule_in_ram:
+                k_next = self._k_from_block_ram(name, k_read, k_table)
+            else:
+                self._m.d.comb += k_read.addr.eq(self._phase_next)
+                k_next = k_read.data
         in_registers = window is None
         if in_registers:
             window = [regs[key] for key in WINDOW]
@@ -467,7 +467,7 @@ class Sha256dCore(wiring.Component):
                 out[key] = word
         return out
 
-    def _k_from_lut_table(self, name, k_rom, k_table):
+    def _k_from_lut_table(self, name, k_table):
         """K for this clock's round from a flip-flop loaded from the LUT table at the
         phase the counter advances to, leaving start and abort (which send the phase to
         0) out of the table's address: read at ``phase_next``, the restart ran through
@@ -475,10 +475,11 @@ class Sha256dCore(wiring.Component):
         restart K is then the old phase's, but the stage holds no nonce of the new range
         before its first hand-off, and the rounds then see the K of their phase."""
         m, L, phase = self._m, self.clocks_per_nonce, self._phase
-        k_read = k_rom.read_port(domain="comb")
+        # A constant mux, not a memory with an asynchronous read: that one, mapped by
+        # yosys 0.5x for the 45F at L=6, stopped synthesis with an internal assertion.
+        table = Array(Const(k, 32) for k in k_table)
         k_now = Signal(32, name=f"{name}_k_now")
-        m.d.comb += k_read.addr.eq(Mux(self._advance, Mux(phase == L - 1, 0, phase + 1), phase))
-        m.d.sync += k_now.eq(k_read.data)
+        m.d.sync += k_now.eq(table[Mux(self._advance, Mux(phase == L - 1, 0, phase + 1), phase)])
         return k_now
 
     def _k_from_block_ram(self, name, k_read, k_table):
