@@ -475,8 +475,8 @@ class Sha256dCore(wiring.Component):
         restart K is then the old phase's, but the stage holds no nonce of the new range
         before its first hand-off, and the rounds then see the K of their phase."""
         m, L, phase = self._m, self.clocks_per_nonce, self._phase
-        # A constant mux, not a memory with an asynchronous read: that one, mapped by
-        # yosys 0.5x for the 45F at L=6, stopped synthesis with an internal assertion.
+        # A constant mux, not a memory with an asynchronous read: that one stopped
+        # Yosys 0.70's ABC9 pass with an internal assertion on the 45F at L=6.
         table = Array(Const(k, 32) for k in k_table)
         k_now = Signal(32, name=f"{name}_k_now")
         m.d.sync += k_now.eq(table[Mux(self._advance, Mux(phase == L - 1, 0, phase + 1), phase)])
