@@ -60,8 +60,9 @@ BOARDS = {b.name: b for b in [
                 "3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=80.0,
-          basis="measured: L=6 36414 LUTs (of 44k), 18081 FFs, Fmax 88.9 MHz at 80 MHz = 13.3 MH/s; "
-                "85 MHz missed (Fmax 83.7; longest path the check stage's e61 + H7 compare); the design "
+          basis="measured: L=6 36495 LUTs (of 44k), 18082 FFs, Fmax 85.3 MHz at 80 MHz = 13.3 MH/s; "
+                "a design a few commits earlier: Fmax 88.9 at 80, 85 MHz missed (Fmax 83.7; longest path "
+                "the check stage's e61 + H7 compare); the design "
                 "before the precompute's counter ran ahead: Fmax 83.6 at 80 (skewed rounds, one core never "
                 "stalling); before them L=6 met 75 MHz (Fmax 75.6, "
                 "32925 LUTs) and missed 80 (59.6: the stall from the FIFO level into every flip-flop); "
