@@ -132,8 +132,14 @@ class JobPrecompute(wiring.Component):
         # adds them into per-nonce sums (on the 85F, four chains in a row to a schedule
         # partial). Valid a clock after ``tail``; ``ready`` comes far later.
         m.d.sync += [self.w16.eq(w16), self.w17.eq(w17)]
+        # ``ready`` is ~active & (upcoming == positions) & ~start. Both compares hold
+        # only if the position was idle in the previous clock and no start came then:
+        # one register, so that only ``start`` (a register in the miner) is logic in front
+        # of the miner's set-up flag (the 85F's longest path at 92 MHz, five LUTs deep).
+        idle = Signal(init=1)
+        m.d.sync += idle.eq((upcoming == positions) & ~self.start)
         m.d.comb += [
             self.state3.eq(Cat(*words)),
-            self.ready.eq(~active & (upcoming == positions) & ~self.start),
+            self.ready.eq(idle & ~self.start),
         ]
         return m

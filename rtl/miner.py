@@ -1,6 +1,6 @@
 """N SHA-256d cores on disjoint slices of a nonce range, one result stream, one counter."""
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -159,11 +159,20 @@ class Miner(wiring.Component):
                 core_end.eq(core_first + chunk),
                 core.midstate.eq(midstate), core.tail.eq(tail),
                 core.target.eq(target), core.swap_nonce.eq(swap_nonce),
-                core.first.eq(core_first[:32]),
-                core.last.eq(Mux(core_end - 1 > last, last, (core_end - 1)[:32])),
                 core.start.eq(core_starting),
                 core.abort.eq(core_abort),
             ]
+            slice_first = core_first[:32]
+            slice_last = Mux(core_end - 1 > last, last, (core_end - 1)[:32])
+            if self.clocks_per_nonce == 1:
+                # Registered: the slice's ends are four carry chains from the job's range,
+                # which a fully pipelined core's counter, spread over the die, compares
+                # on. They settle before the set-up ends (the chunk is final a clock
+                # before ``launch``, and a core starts a clock after it).
+                registered = Signal(64, name=f"core{i}_slice")
+                m.d.sync += registered.eq(Cat(slice_first, slice_last))
+                slice_first, slice_last = registered[:32], registered[32:]
+            m.d.comb += [core.first.eq(slice_first), core.last.eq(slice_last)]
             if pre is not None:
                 m.d.comb += [core.state3.eq(pre.state3), core.w16.eq(pre.w16), core.w17.eq(pre.w17)]
             m.d.sync += core_starting.eq(cores_started & (core_first <= last) & (chunk != 0))

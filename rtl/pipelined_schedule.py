@@ -3,7 +3,7 @@
 from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.lib.memory import Memory
 
-from .sha256_logic import NONCE, add, kind, lower, register_job_sums, small_sigma0, small_sigma1
+from .sha256_logic import NONCE, add, kind, lower, register_job_words, small_sigma0, small_sigma1
 
 WINDOW_WORDS = 16
 # Ages up to this come from a chain of registers; older ones from a delay-line RAM.
@@ -149,7 +149,7 @@ class PipelinedSchedule(Elaboratable):
                 pointers.append(Signal(4, name=f"pointer_s{stage}", reset_less=True))
                 with m.If(handoff):
                     m.d.sync += pointers[stage].eq(pointers[stage - 1])
-        with register_job_sums(m):
+        with register_job_words(m):
             self._elaborate_words(m, pointers)
         return m
 

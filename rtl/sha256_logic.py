@@ -5,8 +5,8 @@ A word here is one of three kinds, and every function keeps the narrowest kind:
 * ``int``: a constant (padding, K, H0). Folded in Python: no logic is built.
 * :class:`JobWord`: changes only when a job starts (midstate, tail, the state after
   the job-constant rounds). Built as logic from the job registers, never
-  copied into pipeline registers (a fully pipelined core registers a sum of them
-  once, where it meets a per-nonce word: :func:`register_job_sums`).
+  copied into pipeline registers (a fully pipelined core registers each once where
+  it meets a per-nonce word: :func:`register_job_words`).
 * an Amaranth ``Value``: changes with every nonce; pipeline stages register it.
 
 Every sum is a chain of plain 2-input adds, constants and job words first so the
@@ -31,56 +31,54 @@ YOSYS_ADDS_AS_CARRY_CHAINS = "setattr -set keep 1 t:$add t:$sub %u %co:+[Y] w:* 
 
 
 class JobWord:
-    """A 32-bit expression of job registers: constant for the whole of a job.
+    """A 32-bit expression of job registers: constant for the whole of a job."""
 
-    ``adds`` counts the carry chains in a row inside it (0 for a register or LUT logic
-    on registers): what :func:`register_job_sums` looks at.
-    """
+    __slots__ = ("value",)
 
-    __slots__ = ("value", "adds")
-
-    def __init__(self, value, adds=0):
+    def __init__(self, value):
         self.value = Value.cast(value)
-        self.adds = adds
 
 
-# Set by register_job_sums: called with a JobWord that has carry chains where it meets a
-# per-nonce word; returns a registered copy.
-_job_sum_register = None
+# Set by register_job_words: called with a JobWord where it meets a per-nonce word;
+# returns a registered copy.
+_job_word_register = None
 
 
 @contextlib.contextmanager
-def register_job_sums(m):
-    """While active, a job word that is a sum is registered (once, in ``m``'s sync
-    domain) where it meets a per-nonce word.
+def register_job_words(m):
+    """While active, a job word (a job register, or logic or sums on them) is registered
+    (in ``m``'s sync domain, once per expression) where it meets a per-nonce word.
 
-    Fully pipelined, job words are logic on the job registers, not pipeline registers.
-    A sum of them in front of a per-nonce add puts its carry chains on that add's path
-    (the 85F build's critical path: four chains from a tail word into a schedule
-    partial). The job's words are loaded well over a clock before its first nonce
-    reaches a round (the job precompute alone takes 128), so the clock of lag is unseen.
+    Fully pipelined, job words are logic on the job registers, not pipeline registers,
+    and the job registers sit in one place while their readers span the die. Read
+    directly, a sum of them put its carry chains on a per-nonce add's path (four chains
+    from a tail word into a schedule partial on the 85F), and a plain job register
+    its route across the die (the 85F's target into the check compare: 7.7 ns of
+    routing). A copy beside each reader leaves the long route a clock of its own. The
+    job's words are loaded well over a clock before its first nonce reaches a round (the
+    job precompute alone takes 128), so the clock of lag is unseen.
     """
-    global _job_sum_register
+    global _job_word_register
     cache = {}
 
     def registered(word):
         if id(word) not in cache:
-            reg = Signal(32, name=f"job_sum{len(cache)}", reset_less=True)
+            reg = Signal(word.value.shape(), name=f"job_word{len(cache)}", reset_less=True)
             m.d.sync += reg.eq(word.value)
             cache[id(word)] = (word, JobWord(reg))     # the word kept: its id stays unique
         return cache[id(word)][1]
 
-    saved, _job_sum_register = _job_sum_register, registered
+    saved, _job_word_register = _job_word_register, registered
     try:
         yield
     finally:
-        _job_sum_register = saved
+        _job_word_register = saved
 
 
-def _settled(word):
-    """``word`` as a per-nonce computation should take it (see register_job_sums)."""
-    if _job_sum_register is not None and kind(word) == JOB and word.adds:
-        return _job_sum_register(word)
+def settled(word):
+    """``word`` as a per-nonce computation should take it (see register_job_words)."""
+    if _job_word_register is not None and kind(word) == JOB:
+        return _job_word_register(word)
     return word
 
 
@@ -102,14 +100,14 @@ def _lift(int_fn, value_fn, *words):
     if widest == CONST:
         return int_fn(*words) & spec.MASK32
     if widest == NONCE:
-        words = [_settled(w) for w in words]
+        words = [settled(w) for w in words]
     result = value_fn(*(lower(w) for w in words))
     if isinstance(result, int):
         result = result & spec.MASK32
     else:
         result = Value.cast(result)[:32]
     if widest == JOB:
-        return JobWord(result, max(w.adds for w in words if kind(w) == JOB))
+        return JobWord(result)
     return result
 
 
@@ -126,10 +124,10 @@ def add(*words):
         total = Value.cast(job_terms[0])[:32]
         for term in job_terms[1:]:
             total = (total + term)[:32]
-        job_part = JobWord(total, max(w.adds for w in jobs) + len(job_terms) - 1)
+        job_part = JobWord(total)
         if not nonce:
             return job_part
-    terms = ([lower(_settled(job_part))] if job_part else [const] if const else []) + nonce
+    terms = ([lower(settled(job_part))] if job_part else [const] if const else []) + nonce
     total = Value.cast(terms[0])[:32]
     for term in terms[1:]:
         total = (total + term)[:32]
@@ -142,11 +140,11 @@ def difference(x, y):
     if widest == CONST:
         return (x - y) & spec.MASK32
     if widest == NONCE:
-        x, y = _settled(x), _settled(y)
+        x, y = settled(x), settled(y)
     minuend = Const(x, 32) if isinstance(x, int) else Value.cast(lower(x))
     result = (minuend - lower(y))[:32]
     if widest == JOB:
-        return JobWord(result, max(w.adds for w in (x, y) if kind(w) == JOB) + 1)
+        return JobWord(result)
     return result
 
 
@@ -207,7 +205,7 @@ def _add_bitwise(x, operands, bit_function, plain_function):
     words = (x, *operands)
     if _fused_adder is None or max(kind(w) for w in words) != NONCE:
         return add(x, plain_function(*operands))
-    values = [Const(w, 32) if isinstance(w, int) else Value.cast(lower(_settled(w))) for w in words]
+    values = [Const(w, 32) if isinstance(w, int) else Value.cast(lower(settled(w))) for w in words]
     return _fused_adder(values[0], values[1:], bit_function)
 
 

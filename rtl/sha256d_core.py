@@ -13,8 +13,8 @@ from .ecp5_fused_add import ecp5_fused_add
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
 from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only,
-                           fuse_bitwise_adds, kind, lower, next_w, register_job_sums, skewed_from_plain, skewed_round,
-                           skewed_round_e_only, unskewed)
+                           fuse_bitwise_adds, kind, lower, next_w, register_job_words, settled, skewed_from_plain,
+                           skewed_round, skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -270,9 +270,9 @@ class Sha256dCore(wiring.Component):
             with m.If(counter == self.last):
                 m.d.sync += feeding.eq(0)
 
-        # Fully pipelined, job words are logic on the job registers; their sums get a
-        # register where they meet per-nonce words (iterative stages register them anyway).
-        with register_job_sums(m) if L == 1 else contextlib.nullcontext(), _carry_cell_adds(m, platform, L):
+        # Fully pipelined, job words are logic on the job registers; they get a register
+        # where they meet per-nonce words (iterative stages register them anyway).
+        with register_job_words(m) if L == 1 else contextlib.nullcontext(), _carry_cell_adds(m, platform, L):
             bundle, valid = self._transform_stage("feed", {"counter": counter}, feed, self._feed_to_hash1)
             bundle, valid = self._hash("hash1", bundle, valid, self.hash1_stages, HASH1_LAST_W)
             if self.skewed:
@@ -505,7 +505,7 @@ class Sha256dCore(wiring.Component):
         """The nonce becomes W3; the hash starts after rounds 0..2 (``state3``) or,
         without the job precompute, from the midstate at round 0."""
         counter = regs["counter"]
-        w3 = Mux(self.swap_nonce, bswap32(counter), counter)
+        w3 = Mux(lower(settled(JobWord(self.swap_nonce))), bswap32(counter), counter)
         w = {0: JobWord(self.tail[0]), 1: JobWord(self.tail[1]), 2: JobWord(self.tail[2]), 3: w3,
              **spec.BLOCK2_PADDING}
         first = self.hash1_stages[0][0]
@@ -551,7 +551,7 @@ class Sha256dCore(wiring.Component):
 
     def _hit(self, regs):
         top = bswap32(add(regs["e61"], spec.H0[7]))
-        return {"hit": top <= self.target}
+        return {"hit": top <= lower(settled(JobWord(self.target)))}
 
 
 def uses_fused_adds(platform, clocks_per_nonce):
