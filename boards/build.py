@@ -62,10 +62,13 @@ class BuildReport:
     digest: str
     cached: bool
     seconds: float
+    seed: int = 1           # nextpnr's placement seed
 
     def lines(self):
         timing = (f"Fmax {self.fmax_mhz:.1f} MHz against {self.pll_mhz:.2f} MHz: "
                   f"{'meets timing' if self.meets_timing else 'FAILS timing'}") if self.fmax_mhz else "no Fmax"
+        if self.seed != 1:
+            timing += f" (nextpnr seed {self.seed})"
         return [
             f"{self.board} ({self.device}): {self.cores} core(s) x {self.clocks_per_nonce} clock(s)/nonce"
             f"{' (cached)' if self.cached else ''}",
@@ -153,6 +156,8 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     baud = board.baud if baud is None else baud
     if not freq_mhz > 0:
         raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed must be a whole number, 0 or more, got {seed!r}")
     progress = progress or (lambda message: None)
     platform = board.platform_class()()
     setting = pll_setting(board, platform, freq_mhz)
@@ -188,7 +193,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                 raise BuildError(f"the {board.name} build failed ({error}); last log lines:\n{log}\n"
                                  f"logs are in {out_dir}") from None
         report = _report(board, cores, clocks_per_nonce, freq_mhz, setting, out_dir, bitstream, digest,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, seed)
         report_file.write_text(json.dumps(asdict(report), indent=1))
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
@@ -253,7 +258,7 @@ def _tail(path, lines=8):
         return ""
 
 
-def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds):
+def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds, seed):
     data = json.loads((out_dir / "report.json").read_text())
     utilization = data.get("utilization", {})
     fmax_entries = [v["achieved"] for k, v in data.get("fmax", {}).items()]
@@ -274,7 +279,7 @@ def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, 
     npc = cores / cpn
     return BuildReport(board.name, board.device, cores, cpn, target_mhz, pll_mhz, fmax,
                        fmax is not None and fmax >= pll_mhz, luts, ffs, carry, ram, dsp, capacity, npc,
-                       pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds)
+                       pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds, seed)
 
 
 def last_build(board_name, build_root=DEFAULT_BUILD_ROOT):

@@ -41,9 +41,10 @@ def test_build_with_an_impossible_size_names_the_option(tmp_path):
     ("--clocks-per-nonce", "0", "--clocks-per-nonce must be in 1..61 or 64"),
     ("--cores", "0", "--cores must be in 1..64, got 0"),
     ("--freq", "0", "--freq must be a positive number of MHz"),
+    ("--seed", "-1", "--seed must be a whole number, 0 or more, got -1"),
 ])
-def test_build_with_a_zero_is_an_error_not_the_default(tmp_path, option, value, message):
-    """0 once fell back to the board's default and built that instead."""
+def test_build_with_a_bad_value_is_a_one_line_error(tmp_path, option, value, message):
+    """Before any build; 0 once fell back to the board's default and built that instead."""
     result = hashforge("build", "--board", "ulx3s-12f", option, value, "--build-dir", str(tmp_path))
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and message in lines[0]
@@ -155,16 +156,17 @@ class FakeBuild:
     ``fmax_at`` (by the PLL clock it makes), and the calls are recorded."""
 
     def __init__(self, fmax_at):
-        self.fmax_at, self.calls = fmax_at, []
+        self.fmax_at, self.calls, self.seeds = fmax_at, [], []
 
     def report(self, pll_mhz):
         from types import SimpleNamespace
         fmax = self.fmax_at(pll_mhz)
         return SimpleNamespace(pll_mhz=pll_mhz, fmax_mhz=fmax, meets_timing=fmax >= pll_mhz)
 
-    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress):
+    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress, seed=1):
         pll_mhz = round(target_mhz * 4) / 4       # a PLL that makes quarter-MHz steps
         self.calls.append(pll_mhz)
+        self.seeds.append(seed)
         return self.report(pll_mhz)
 
 
@@ -180,11 +182,12 @@ def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_c
     from argparse import Namespace
     from hashforge.host.cli import _auto_frequency
     fake = FakeBuild(fmax_at)
-    first = fake.build_board("b", 1, 61, 24.0, None, None, None)
-    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None)
+    first = fake.build_board("b", 1, 61, 24.0, None, None, None, seed=3)
+    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None, seed=3)
     report = _auto_frequency(fake, args, first, progress=lambda message: None)
     assert fake.calls == expected_clocks
     assert report.pll_mhz == expected_pll
+    assert set(fake.seeds) == {3}, "every pass places with the seed asked for"
 
 
 def test_yosys_script_per_core_size():
