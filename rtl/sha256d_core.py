@@ -448,7 +448,7 @@ class Sha256dCore(wiring.Component):
                                                              attrs={"ram_style": "block"})
             k_read = k_rom.read_port()
             if not self.schedule_in_ram:
-                k_next = self._k_from_block_ram(name, k_read, k_table)
+                k_next = self._k_from_block_ram(name, k_read)
             else:
                 self._m.d.comb += k_read.addr.eq(self._phase_next)
                 k_next = k_read.data
@@ -482,20 +482,20 @@ class Sha256dCore(wiring.Component):
         m.d.sync += k_now.eq(table[Mux(self._advance, Mux(phase == L - 1, 0, phase + 1), phase)])
         return k_now
 
-    def _k_from_block_ram(self, name, k_read, k_table):
+    def _k_from_block_ram(self, name, k_read):
         """K for this clock's round from a flip-flop loaded from the block RAM a clock
         ahead: an ECP5 block RAM read without its output register takes 5.6 ns from the
         clock, which was the whole device's critical path (into hkw). The RAM is read at
-        the phase after next; the register loads it when the phase advances and loads
-        table[0] on start or abort, which send the phase to 0. Whole-hash stages (the
-        area-first sizes) skip it: there it costs logic cells and the round is slower."""
+        the phase after next; the register loads it when the phase advances. After a
+        start or an abort (which send the phase to 0) K is wrong for one clock, as in
+        :meth:`_k_from_lut_table`, while the stage holds no nonce of the new range.
+        Whole-hash stages (the area-first sizes) skip it: there it costs logic cells and
+        the round is slower."""
         m, L = self._m, self.clocks_per_nonce
         phase_after_next = Mux(self._phase_next == L - 1, 0, self._phase_next + 1)
         k_now = Signal(32, name=f"{name}_k_now")
         m.d.comb += k_read.addr.eq(phase_after_next)
-        with m.If(self.start | self.abort):
-            m.d.sync += k_now.eq(k_table[0])
-        with m.Elif(self._advance):
+        with m.If(self._advance):
             m.d.sync += k_now.eq(k_read.data)
         return k_now
 

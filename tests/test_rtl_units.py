@@ -390,7 +390,7 @@ def restart_in_amaranth_sim(clocks_per_nonce, cores, switch_after, then_abort):
 
 
 @pytest.mark.parametrize("then_abort", [False, True], ids=["new job", "abort"])
-@pytest.mark.parametrize("clocks_per_nonce, cores", [(1, 1), (16, 2), (64, 1)])
+@pytest.mark.parametrize("clocks_per_nonce, cores", [(1, 1), (16, 2), (20, 1), (64, 1)])
 def test_nonces_in_flight_at_a_new_job_or_abort_are_dropped(clocks_per_nonce, cores, then_abort):
     """The stages keep their valid bits at a new job or an abort (no net to every stage):
     the nonces then in flight must come out as nothing, neither results of the new job
