@@ -154,14 +154,7 @@ class Miner(wiring.Component):
             starting.append(core_starting)
             core_first = Signal(34, name=f"core{i}_first")
             core_end = Signal(34, name=f"core{i}_end")     # one past the slice
-            m.d.comb += [
-                core_first.eq(first + chunk * i),
-                core_end.eq(core_first + chunk),
-                core.midstate.eq(midstate), core.tail.eq(tail),
-                core.target.eq(target), core.swap_nonce.eq(swap_nonce),
-                core.start.eq(core_starting),
-                core.abort.eq(core_abort),
-            ]
+            m.d.comb += [core_first.eq(first + chunk * i), core_end.eq(core_first + chunk)]
             slice_first = core_first[:32]
             slice_last = Mux(core_end - 1 > last, last, (core_end - 1)[:32])
             if self.clocks_per_nonce == 1:
@@ -172,7 +165,14 @@ class Miner(wiring.Component):
                 registered = Signal(64, name=f"core{i}_slice")
                 m.d.sync += registered.eq(Cat(slice_first, slice_last))
                 slice_first, slice_last = registered[:32], registered[32:]
-            m.d.comb += [core.first.eq(slice_first), core.last.eq(slice_last)]
+            m.d.comb += [
+                core.midstate.eq(midstate), core.tail.eq(tail),
+                core.target.eq(target), core.swap_nonce.eq(swap_nonce),
+                core.first.eq(slice_first),
+                core.last.eq(slice_last),
+                core.start.eq(core_starting),
+                core.abort.eq(core_abort),
+            ]
             if pre is not None:
                 m.d.comb += [core.state3.eq(pre.state3), core.w16.eq(pre.w16), core.w17.eq(pre.w17)]
             m.d.sync += core_starting.eq(cores_started & (core_first <= last) & (chunk != 0))
