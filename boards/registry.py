@@ -48,16 +48,15 @@ BOARDS = {b.name: b for b in [
                  "UP5K at 95% full varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=95.0,
-          basis="measured: L=31 9508 LUTs (of 12k), 5327 FFs, Fmax 98.5 MHz at 95 MHz = 3.06 MH/s; "
-                "an earlier design missed 100 MHz (Fmax 87.2); at 80 MHz Fmax 100.4 (skewed rounds, one core never stalling; "
-                "before them Fmax 80.1 at 80 MHz, 8132 LUTs); below L=31 each hash needs a third round "
-                "unit; not built"),
+          basis="measured: L=31 9458 LUTs (of 12k), 5328 FFs, Fmax 95.0 MHz at 95 MHz = 3.06 MH/s (the "
+                "netlist before the precompute's ready came from a register: Fmax 98.5); an earlier design "
+                "missed 100 MHz (Fmax 87.2); below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=85.0,
-          basis="measured: L=12 20824 LUTs (of 24k), 10636 FFs, Fmax 91.2 MHz at 85 MHz = 7.08 MH/s; at "
-                "80 MHz Fmax 88.2 (skewed rounds, one core never stalling; before them Fmax 80.1 at 80 "
-                "MHz, 18436 LUTs) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = "
-                "3.91 MH/s)"),
+          clocks_per_nonce=12, freq_mhz=95.0,
+          basis="measured: L=12 20903 LUTs (of 24k), 10638 FFs, Fmax 95.5 MHz at 95 MHz = 7.92 MH/s; "
+                "the same design at 85 MHz: Fmax 100.7 (before the precompute's ready came from a "
+                "register: 91.2 at 85) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz "
+                "= 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=80.0,
           basis="measured: L=6 36495 LUTs (of 44k), 18082 FFs, Fmax 85.3 MHz at 80 MHz = 13.3 MH/s; "
