@@ -70,11 +70,13 @@ BOARDS = {b.name: b for b in [
                 "(yosys: L=4 46.7k LUTs)"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=80.0,
-          basis="measured: fully pipelined (L=1) with Ch and Maj in the carry cells and the control "
-                "fan-outs registered: 65339 LUTs (of 84k), 54574 FFs, Fmax 92.3 MHz at a 95 MHz target and "
-                "83.6 at 90 (both missed; longest paths: the precompute's ready into the miner's set-up "
-                "flag, the job target into the check compare, mostly routing); default 80 MHz = 80 MH/s "
-                "(1.22 MH/s per thousand LUTs), which an earlier design met (72953 LUTs, Fmax 83.8 at 80); "
+          basis="measured: fully pipelined (L=1) with Ch and Maj in the carry cells, control fan-outs and "
+                "every job word registered beside its reader: 65372 LUTs (of 84k), 55278 FFs, Fmax 88.5 MHz "
+                "at a 96.88 MHz target (missed; longest path a round, 7.4 of its 11.3 ns routing); before "
+                "the job words and the precompute's ready were registered: Fmax 92.3 at 95 and 83.6 at 90 "
+                "(both missed; longest paths the precompute's ready into the miner's set-up flag, the job "
+                "target into the check compare); default 80 MHz = 80 MH/s (1.22 MH/s per thousand LUTs), "
+                "which an earlier design met (72953 LUTs, Fmax 83.8 at 80); "
                 "this design was not built at 80 (a build takes 60-95 minutes here). Before the fully pipelined core routed: L=12 19243 LUTs, 62.5 MHz = "
                 "5.21 MH/s. With skewed rounds (off when fully pipelined): 77.7k LUTs, Fmax 72.8 at 100 MHz, "
                 "78.0k LUTs, Fmax 67.2 at 85 (93% full: control paths routed long)"),
