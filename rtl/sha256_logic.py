@@ -31,7 +31,7 @@ YOSYS_ADDS_AS_CARRY_CHAINS = "setattr -set keep 1 t:$add t:$sub %u %co:+[Y] w:* 
 
 
 class JobWord:
-    """A 32-bit expression of job registers: constant for the whole of a job."""
+    """An expression of job registers (a word, or a one-bit flag): constant for a whole job."""
 
     __slots__ = ("value",)
 
