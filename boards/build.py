@@ -63,12 +63,15 @@ class BuildReport:
     cached: bool
     seconds: float
     seed: int = 1           # nextpnr's placement seed
+    timing_weight: int | None = None    # nextpnr placer's timing weight (None: nextpnr's default)
 
     def lines(self):
         timing = (f"Fmax {self.fmax_mhz:.1f} MHz against {self.pll_mhz:.2f} MHz: "
                   f"{'meets timing' if self.meets_timing else 'FAILS timing'}") if self.fmax_mhz else "no Fmax"
-        if self.seed != 1:
-            timing += f" (nextpnr seed {self.seed})"
+        placement = ([f"nextpnr seed {self.seed}"] if self.seed != 1 else []) + \
+            ([f"placer timing weight {self.timing_weight}"] if self.timing_weight is not None else [])
+        if placement:
+            timing += f" ({', '.join(placement)})"
         return [
             f"{self.board} ({self.device}): {self.cores} core(s) x {self.clocks_per_nonce} clock(s)/nonce"
             f"{' (cached)' if self.cached else ''}",
@@ -146,25 +149,30 @@ def parse_stat(text, family):
 
 
 def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, baud=None,
-                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=1):
-    """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`."""
+                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=1, timing_weight=None):
+    """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`.
+    ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own)."""
     board = get_board(board_name)
     # None is "the board's default"; 0 is a bad value, reported as such.
     cores = board.cores if cores is None else cores
     clocks_per_nonce = board.clocks_per_nonce if clocks_per_nonce is None else clocks_per_nonce
     freq_mhz = board.freq_mhz if freq_mhz is None else freq_mhz
     baud = board.baud if baud is None else baud
+    timing_weight = board.timing_weight if timing_weight is None else timing_weight
     if not freq_mhz > 0:
         raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"--seed must be a whole number, 0 or more, got {seed!r}")
+    if timing_weight is not None and (isinstance(timing_weight, bool) or not isinstance(timing_weight, int)
+                                      or timing_weight < 1):
+        raise ValueError(f"--timing-weight must be a whole number, 1 or more, got {timing_weight!r}")
     progress = progress or (lambda message: None)
     platform = board.platform_class()()
     setting = pll_setting(board, platform, freq_mhz)
     top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
     with environment(env):
-        plan = platform.prepare(top, name=NAME, nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
+        plan = platform.prepare(top, name=NAME, nextpnr_opts=nextpnr_options(seed, timing_weight),
                                 script_after_read=yosys_script_after_read(clocks_per_nonce),
                                 script_after_synth="tee -q -o hashforge.stat stat")
     versions = toolchain_versions()
@@ -193,11 +201,20 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                 raise BuildError(f"the {board.name} build failed ({error}); last log lines:\n{log}\n"
                                  f"logs are in {out_dir}") from None
         report = _report(board, cores, clocks_per_nonce, freq_mhz, setting, out_dir, bitstream, digest,
-                         time.perf_counter() - started, seed)
+                         time.perf_counter() - started, seed, timing_weight)
         report_file.write_text(json.dumps(asdict(report), indent=1))
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def nextpnr_options(seed, timing_weight):
+    """nextpnr's options beyond the platform's own (the report, the seed, the placer's
+    timing weight when one is set)."""
+    options = f"--report report.json --timing-allow-fail --seed {seed}"
+    if timing_weight is not None:
+        options += f" --placer-heap-timingweight {timing_weight}"
+    return options
 
 
 # RTLIL's source locations: a comment or a line added in the Python source moves them
@@ -258,7 +275,7 @@ def _tail(path, lines=8):
         return ""
 
 
-def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds, seed):
+def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds, seed, timing_weight):
     data = json.loads((out_dir / "report.json").read_text())
     utilization = data.get("utilization", {})
     fmax_entries = [v["achieved"] for k, v in data.get("fmax", {}).items()]
@@ -279,7 +296,8 @@ def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, 
     npc = cores / cpn
     return BuildReport(board.name, board.device, cores, cpn, target_mhz, pll_mhz, fmax,
                        fmax is not None and fmax >= pll_mhz, luts, ffs, carry, ram, dsp, capacity, npc,
-                       pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds, seed)
+                       pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds, seed,
+                       timing_weight)
 
 
 def last_build(board_name, build_root=DEFAULT_BUILD_ROOT):

@@ -316,7 +316,8 @@ def cmd_build(args):
     progress = (lambda message: None) if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
     try:
         report = build.build_board(args.board, args.cores, args.clocks_per_nonce, freq, args.baud,
-                                   build_root=args.build_dir, progress=progress, seed=args.seed)
+                                   build_root=args.build_dir, progress=progress, seed=args.seed,
+                                   timing_weight=args.timing_weight)
         if args.freq == "auto":
             report = _auto_frequency(build, args, report, progress)
     except build.BuildError as error:
@@ -350,7 +351,8 @@ def _auto_frequency(build, args, report, progress):
         progress(f"--freq auto: {report.pll_mhz:g} MHz build reached {report.fmax_mhz:.1f} MHz; "
                  f"building at {target:.1f} MHz")
         report = build.build_board(args.board, args.cores, args.clocks_per_nonce, target, args.baud,
-                                   build_root=args.build_dir, progress=progress, seed=args.seed)
+                                   build_root=args.build_dir, progress=progress, seed=args.seed,
+                                   timing_weight=args.timing_weight)
         if report.meets_timing:
             if best is None or report.pll_mhz > best.pll_mhz:
                 best = report
@@ -488,6 +490,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=1,
                    help="nextpnr placement seed (default 1); another seed places differently, and a near "
                         "miss can meet timing with one")
+    p.add_argument("--timing-weight", type=int, metavar="N",
+                   help="nextpnr placer's timing weight (default: the board's, else nextpnr's 10); higher "
+                        "places the longest paths' cells closer at some cost in wire length")
     p.add_argument("--build-dir", default="build/boards")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_build)

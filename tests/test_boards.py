@@ -42,6 +42,7 @@ def test_build_with_an_impossible_size_names_the_option(tmp_path):
     ("--cores", "0", "--cores must be in 1..64, got 0"),
     ("--freq", "0", "--freq must be a positive number of MHz"),
     ("--seed", "-1", "--seed must be a whole number, 0 or more, got -1"),
+    ("--timing-weight", "0", "--timing-weight must be a whole number, 1 or more, got 0"),
 ])
 def test_build_with_a_bad_value_is_a_one_line_error(tmp_path, option, value, message):
     """Before any build; 0 once fell back to the board's default and built that instead."""
@@ -156,17 +157,18 @@ class FakeBuild:
     ``fmax_at`` (by the PLL clock it makes), and the calls are recorded."""
 
     def __init__(self, fmax_at):
-        self.fmax_at, self.calls, self.seeds = fmax_at, [], []
+        self.fmax_at, self.calls, self.seeds, self.timing_weights = fmax_at, [], [], []
 
     def report(self, pll_mhz):
         from types import SimpleNamespace
         fmax = self.fmax_at(pll_mhz)
         return SimpleNamespace(pll_mhz=pll_mhz, fmax_mhz=fmax, meets_timing=fmax >= pll_mhz)
 
-    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress, seed=1):
+    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress, seed=1, timing_weight=None):
         pll_mhz = round(target_mhz * 4) / 4       # a PLL that makes quarter-MHz steps
         self.calls.append(pll_mhz)
         self.seeds.append(seed)
+        self.timing_weights.append(timing_weight)
         return self.report(pll_mhz)
 
 
@@ -182,12 +184,19 @@ def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_c
     from argparse import Namespace
     from hashforge.host.cli import _auto_frequency
     fake = FakeBuild(fmax_at)
-    first = fake.build_board("b", 1, 61, 24.0, None, None, None, seed=3)
-    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None, seed=3)
+    first = fake.build_board("b", 1, 61, 24.0, None, None, None, seed=3, timing_weight=20)
+    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None, seed=3, timing_weight=20)
     report = _auto_frequency(fake, args, first, progress=lambda message: None)
     assert fake.calls == expected_clocks
     assert report.pll_mhz == expected_pll
     assert set(fake.seeds) == {3}, "every pass places with the seed asked for"
+    assert set(fake.timing_weights) == {20}, "and with the placer timing weight asked for"
+
+
+def test_nextpnr_options_carry_the_seed_and_the_timing_weight():
+    from hashforge.boards.build import nextpnr_options
+    assert nextpnr_options(1, None).split() == ["--report", "report.json", "--timing-allow-fail", "--seed", "1"]
+    assert nextpnr_options(7, 30).split()[-4:] == ["--seed", "7", "--placer-heap-timingweight", "30"]
 
 
 def test_yosys_script_per_core_size():
