@@ -48,16 +48,15 @@ BOARDS = {b.name: b for b in [
                  "27.12, a design a few commits earlier; the one before met it with 0.02 MHz to spare); the "
                  "UP5K at 95% full varies build to build; L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=31, freq_mhz=95.0,
-          basis="measured: L=31 9458 LUTs (of 12k), 5328 FFs, Fmax 95.0 MHz at 95 MHz = 3.06 MH/s (the "
-                "netlist before the precompute's ready came from a register: Fmax 98.5); an earlier design "
-                "missed 100 MHz (Fmax 87.2); below L=31 each hash needs a third round unit; not built"),
+          clocks_per_nonce=31, freq_mhz=100.0, timing_weight=30,
+          basis="measured: L=31 9443 LUTs (of 12k), 5328 FFs, Fmax 100.8 MHz at 100 MHz = 3.23 MH/s with "
+                "the placer's timing weight at 30 (nextpnr's 10: Fmax 96.3, missed; 95.0 at 95 MHz); "
+                "106.25 MHz misses (98.5); below L=31 each hash needs a third round unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=95.0,
-          basis="measured: L=12 20903 LUTs (of 24k), 10638 FFs, Fmax 95.5 MHz at 95 MHz = 7.92 MH/s; "
-                "the same design at 85 MHz: Fmax 100.7 (before the precompute's ready came from a "
-                "register: 91.2 at 85) (L=16 before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz "
-                "= 3.91 MH/s)"),
+          clocks_per_nonce=12, freq_mhz=100.0, timing_weight=30,
+          basis="measured: L=12 20889 LUTs (of 24k), 10638 FFs, Fmax 102.2 MHz at 100 MHz = 8.33 MH/s with "
+                "the placer's timing weight at 30 (nextpnr's 10: Fmax 94.7, missed; 95.5 at 95 MHz) (L=16 "
+                "before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=80.0,
           basis="measured: L=6 36501 LUTs (of 44k), 18083 FFs, Fmax 85.0 MHz at 80 MHz = 13.3 MH/s "
