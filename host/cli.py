@@ -282,7 +282,8 @@ def cmd_boards(args):
         rows.append({"board": board.name, "device": board.device, "bridge": board.bridge,
                      "primary": board.primary, "default": {"cores": board.cores,
                                                            "clocks_per_nonce": board.clocks_per_nonce,
-                                                           "freq_mhz": board.freq_mhz},
+                                                           "freq_mhz": board.freq_mhz,
+                                                           "timing_weight": board.timing_weight},
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
                      "notes": board.notes, "default_basis": board.basis})

@@ -28,6 +28,8 @@ def test_boards_lists_primary_boards():
     # Each measured default is the configuration its basis was measured at.
     assert rows["icebreaker"]["default"]["clocks_per_nonce"] == 64
     assert rows["ice40-hx8k-b-evn"]["default"]["clocks_per_nonce"] == 61
+    assert rows["ulx3s-25f"]["default"]["timing_weight"] == 30
+    assert rows["icebreaker"]["default"]["timing_weight"] is None
 
 
 def test_build_with_an_impossible_size_names_the_option(tmp_path):
