@@ -1,7 +1,8 @@
 """Area and speed of the device for each core size, on iCE40 (UP5K, HX8K) and ECP5 (12F, 25F, 85F).
 
     .venv/bin/python bench/core_area.py [--device up5k|85f ...] [--cpn 61 16 4 ...] [--cores N]
-                                        [--json] [--seed S] [--ecp5-cells auto|fused|plain|both]
+                                        [--json] [--seed S] [--timing-weight W]
+                                        [--ecp5-cells auto|fused|plain|both]
 
 Each configuration is the whole device (UART, protocol engine, miner), synthesized with
 Yosys and placed and routed with nextpnr, both from the YoWASP wheels, with no pin
@@ -57,7 +58,7 @@ def tool(name):
     return path
 
 
-def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto"):
+def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto", timing_weight=None):
     spec = DEVICES[device]
     top = HashforgeTop(clock_hz=int(target_mhz * 1e6), baud=115200, cores=cores, clocks_per_nonce=cpn)
     # The family is all the RTL asks of a platform (it picks the carry cells).
@@ -76,7 +77,8 @@ def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto"):
         return {"error": f"yosys failed: {synth.stderr[-500:]}"}
     report = workdir / "report.json"
     pnr = subprocess.run([tool(spec["pnr"][0]), *spec["pnr"][1:], "--json", netlist.name, "--report", report.name,
-                          "--freq", str(target_mhz), "--seed", str(seed), "--timing-allow-fail"],
+                          "--freq", str(target_mhz), "--seed", str(seed), "--timing-allow-fail",
+                          *(["--placer-heap-timingweight", str(timing_weight)] if timing_weight else [])],
                          capture_output=True, text=True, cwd=workdir)
     seconds = time.perf_counter() - started
     if pnr.returncode or not report.exists():
@@ -116,6 +118,8 @@ def main():
     parser.add_argument("--cores", type=int, default=1)
     parser.add_argument("--target-mhz", type=float, default=48.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timing-weight", type=int, help="nextpnr placer's timing weight (default: nextpnr's 10; "
+                                                            "a board build may set one: hashforge boards --json)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--ecp5-cells", choices=["auto", "fused", "plain", "both"], default="auto",
                         help="ECP5: Ch and Maj inside the carry cells (fused), as LUTs (plain), each size "
@@ -125,7 +129,7 @@ def main():
     for device, cpn, cells in configurations(args.device, args.cpn, args.ecp5_cells):
         with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
             result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz,
-                           cells)
+                           cells, args.timing_weight)
         row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, "ecp5_cells": cells, **result}
         if result.get("fmax_mhz"):
             row["nonces_per_clock"] = args.cores / cpn
