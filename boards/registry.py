@@ -58,9 +58,9 @@ BOARDS = {b.name: b for b in [
                 "the placer's timing weight at 30 (nextpnr's 10: Fmax 94.7, missed; 95.5 at 95 MHz) (L=16 "
                 "before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=6, freq_mhz=80.0,
-          basis="measured: L=6 36501 LUTs (of 44k), 18083 FFs, Fmax 85.0 MHz at 80 MHz = 13.3 MH/s "
-                "(before the precompute's ready came from a register: 85.3); "
+          clocks_per_nonce=6, freq_mhz=94.0, timing_weight=30,
+          basis="measured: L=6 36498 LUTs (of 44k), 18083 FFs, Fmax 97.1 MHz at 93.75 MHz = 15.6 MH/s "
+                "with the placer's timing weight at 30 (Fmax 94.7 at 87.5; nextpnr's 10: 85.0 at 80); "
                 "a design a few commits earlier: Fmax 88.9 at 80, 85 MHz missed (Fmax 83.7; longest path "
                 "the check stage's e61 + H7 compare); the design "
                 "before the precompute's counter ran ahead: Fmax 83.6 at 80 (skewed rounds, one core never "
