@@ -61,7 +61,8 @@ BOARDS = {b.name: b for b in [
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=94.0, timing_weight=30,
           basis="measured: L=6 36498 LUTs (of 44k), 18083 FFs, Fmax 97.1 MHz at 93.75 MHz = 15.6 MH/s "
-                "with the placer's timing weight at 30 (Fmax 94.7 at 87.5; nextpnr's 10: 85.0 at 80); "
+                "with the placer's timing weight at 30 (Fmax 94.7 at 87.5; 96.875 misses at 90.0; nextpnr's 10: "
+                "85.0 at 80); "
                 "a design a few commits earlier: Fmax 88.9 at 80, 85 MHz missed (Fmax 83.7; longest path "
                 "the check stage's e61 + H7 compare); the design "
                 "before the precompute's counter ran ahead: Fmax 83.6 at 80 (skewed rounds, one core never "
