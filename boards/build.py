@@ -161,11 +161,9 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     timing_weight = board.timing_weight if timing_weight is None else timing_weight
     if not freq_mhz > 0:
         raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"--seed must be a whole number, 0 or more, got {seed!r}")
-    if timing_weight is not None and (isinstance(timing_weight, bool) or not isinstance(timing_weight, int)
-                                      or timing_weight < 1):
-        raise ValueError(f"--timing-weight must be a whole number, 1 or more, got {timing_weight!r}")
+    _check_whole_number("--seed", seed, 0)
+    if timing_weight is not None:
+        _check_whole_number("--timing-weight", timing_weight, 1)
     progress = progress or (lambda message: None)
     platform = board.platform_class()()
     setting = pll_setting(board, platform, freq_mhz)
@@ -206,6 +204,11 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def _check_whole_number(option, value, least):
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{option} must be a whole number, {least} or more, got {value!r}")
 
 
 def nextpnr_options(seed, timing_weight):

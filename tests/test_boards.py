@@ -101,6 +101,10 @@ def test_ulx3s_12f_smallest_build_report_and_cache(tmp_path):
     assert pathlib.Path(report["bitstream"]).stat().st_size > 100_000
     assert report["luts"] > 1000 and report["ffs"] > 1000 and report["fmax_mhz"] > report["pll_mhz"]
     assert report["mhs_at_pll"] == pytest.approx(report["pll_mhz"] / 61)
+    # The board's placer timing weight reaches nextpnr and the report.
+    assert report["timing_weight"] == 30
+    script = (pathlib.Path(report["bitstream"]).parent / "build_hashforge.sh").read_text()
+    assert "--placer-heap-timingweight 30" in script
     second = hashforge(*args, timeout=600)
     assert json.loads(second.stdout)["cached"] is True
     listed = hashforge("boards", "--json", "--build-dir", str(build_dir))
