@@ -78,7 +78,9 @@ BOARDS = {b.name: b for b in [
                 "the job words and the precompute's ready were registered: Fmax 92.3 at 95 and 83.6 at 90 "
                 "(both missed; longest paths the precompute's ready into the miner's set-up flag, the job "
                 "target into the check compare); default 80 MHz = 80 MH/s (1.22 MH/s per thousand LUTs), "
-                "which an earlier design met (72953 LUTs, Fmax 83.8 at 80); "
+                "which an earlier design met (72953 LUTs, Fmax 83.8 at 80); with the placer's timing weight: "
+                "Fmax 89.5 at 100 MHz (weight 30, seed 2), 84.9 at 100 (weight 20), 83.7 at 90 (30, seed 2), "
+                "all missed, the round or the job loader the longest path; "
                 "this design was not built at 80 (a build takes 60-95 minutes here). Before the fully pipelined core routed: L=12 19243 LUTs, 62.5 MHz = "
                 "5.21 MH/s. With skewed rounds (off when fully pipelined): 77.7k LUTs, Fmax 72.8 at 100 MHz, "
                 "78.0k LUTs, Fmax 67.2 at 85 (93% full: control paths routed long)"),
