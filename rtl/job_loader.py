@@ -90,19 +90,15 @@ class JobLoader(wiring.Component):
         ]
         # The read data comes a clock after the address: the write follows a clock behind.
         writing, write_index = Signal(), Signal(range(JOB_BYTES))
-        # Where the Icarus byte at ``step`` goes: each field is byte-reversed, so the
-        # index counts down through the midstate, then down through the tail. It is a
-        # down-counter of its own, not a subtract from ``step``: yosys merges ``step``
-        # with ``frame_address`` (the same value), a register beside the receive buffer,
-        # and the compare and subtract after it ran across the die (the 85F's longest
-        # path at 90 MHz, 11.95 ns).
-        icarus_index = Signal(range(JOB_BYTES), init=MIDSTATE_AT)
-        with m.If(self.load_icarus):
-            m.d.sync += icarus_index.eq(TAIL_AT - 1)
-        with m.Elif(icarus_index == MIDSTATE_AT):
-            m.d.sync += icarus_index.eq(JOB_BYTES - 1)
-        with m.Else():
-            m.d.sync += icarus_index.eq(icarus_index - 1)
+        # Where the Icarus byte at ``step`` goes (each field is byte-reversed), worked
+        # out from a step counter of the Icarus load's own: yosys merges ``step`` with
+        # ``frame_address`` (the same value), a register beside the receive buffer, and
+        # the compare and subtract after it ran across the die (the 85F's longest path
+        # at 90 MHz, 11.95 ns). This one runs on past the load, so it is no copy.
+        icarus_step = Signal(range(JOB_BYTES + 1))
+        m.d.sync += icarus_step.eq(Mux(self.load_icarus, MIDSTATE_AT, icarus_step + 1))
+        icarus_index = Mux(icarus_step >= TAIL_AT, TAIL_AT + JOB_BYTES - 1,
+                           MIDSTATE_AT + TAIL_AT - 1) - icarus_step
         m.d.sync += [
             writing.eq(step != JOB_BYTES),
             write_index.eq(Mux(from_icarus, icarus_index, step)),
