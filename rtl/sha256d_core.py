@@ -305,7 +305,11 @@ class Sha256dCore(wiring.Component):
         stopped = Signal()
         m.d.sync += stopped.eq(stopping)
         stale = Signal.like(in_flight)
-        dropping = stopped | (stale != 0)
+        # stale != 0, kept in a register of its own: worked out from the count, it ran
+        # from the count's register through its compare's carry chain and across the die
+        # into the result stage (the 85F's longest path at 90 MHz, 11.3 ns, 8.6 routing).
+        draining = Signal()
+        dropping = stopped | draining
         finished = check_valid & ~dropping & ~stopping
         with m.If(self.results.valid & self.results.ready):
             m.d.sync += result_hit.eq(0)
@@ -314,9 +318,9 @@ class Sha256dCore(wiring.Component):
             with m.If(finished):
                 m.d.sync += [result_nonce.eq(out_counter), out_counter.eq(out_counter + 1)]
         with m.If(stopped):
-            m.d.sync += stale.eq(in_flight - leaving)
-        with m.Elif(leaving & (stale != 0)):
-            m.d.sync += stale.eq(stale - 1)
+            m.d.sync += [stale.eq(in_flight - leaving), draining.eq(in_flight != leaving)]
+        with m.Elif(leaving & draining):
+            m.d.sync += [stale.eq(stale - 1), draining.eq(stale != 1)]
         m.d.sync += in_flight.eq(in_flight + (handoff & feed) - leaving)
         m.d.comb += [
             self.results.valid.eq(result_valid & result_hit),
