@@ -411,6 +411,63 @@ def test_nonces_in_flight_at_a_new_job_or_abort_are_dropped(clocks_per_nonce, co
     assert len(set(first_job)) == len(first_job) and all(100 <= nonce <= 100000 for nonce in first_job)
 
 
+def core_restart_in_amaranth_sim(clocks_per_nonce, switch_after):
+    """A bare core hashes the one nonce 100, and ``switch_after`` clocks after that start,
+    nonces 5000..5009 (every nonce qualifies). Returns the results and how many nonces
+    were counted hashed."""
+    rng = random.Random(clocks_per_nonce)
+    midstate = [rng.getrandbits(32) for _ in range(8)]
+    tail = [rng.getrandbits(32) for _ in range(3)]
+    job = golden.job_constants(midstate, tail)
+    dut = Sha256dCore(clocks_per_nonce=clocks_per_nonce)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    results, hashed = [], 0
+
+    async def testbench(ctx):
+        nonlocal hashed
+        ctx.set(dut.midstate, midstate)
+        ctx.set(dut.tail, tail)
+        ctx.set(dut.state3, job.state3)
+        ctx.set(dut.w16, job.schedule[16])
+        ctx.set(dut.w17, job.schedule[17])
+        ctx.set(dut.target, 0xFFFFFFFF)
+        ctx.set(dut.results.ready, 1)
+        for first, last, wait in ((100, 100, switch_after), (5000, 5009, None)):
+            ctx.set(dut.first, first)
+            ctx.set(dut.last, last)
+            ctx.set(dut.start, 1)
+            clocks = 0
+            while wait is None or clocks < wait:
+                if ctx.get(dut.results.valid):
+                    results.append(ctx.get(dut.results.payload))
+                hashed += ctx.get(dut.hashed)
+                await ctx.tick()
+                ctx.set(dut.start, 0)
+                clocks += 1
+                if wait is None and not ctx.get(dut.busy):
+                    break
+    sim.add_testbench(testbench)
+    sim.run()
+    return results, hashed
+
+
+@pytest.mark.parametrize("clocks_per_nonce", [1, 64])
+def test_a_core_restarted_as_its_last_nonce_in_flight_leaves(clocks_per_nonce):
+    """A new range started a few clocks either side of the moment the one nonce in flight
+    leaves the core. Fully pipelined, that moment can be the clock after the start, when
+    the count of nonces to drop is taken: it must come out at zero when the one leaving
+    was the only one, or the new range's nonces are dropped too. (A Miner masks it: it
+    stops its cores twice at a new job. Iterative cores restart their phase at a start,
+    so nothing leaves in that clock.)"""
+    leaves = core_latency(clocks_per_nonce) - 1      # the clock its nonce goes to the result stage
+    for switch_after in range(leaves - 3, leaves + 2):
+        results, hashed = core_restart_in_amaranth_sim(clocks_per_nonce, switch_after)
+        new_range = [nonce for nonce in results if nonce >= 5000]
+        assert new_range == list(range(5000, 5010)), f"new range {switch_after} clocks after the first"
+        assert hashed == len(results)
+
+
 def test_pipelined_schedule_reads_old_words_from_ram():
     """A word made at round t is read at ages 1, 5, 13 and 14: registers for ages 0, 1,
     5, 13, 14 and two RAM reads (ages 4 and 12) instead of sixteen registers."""
