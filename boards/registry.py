@@ -43,15 +43,18 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=27.0,
-           basis="measured: L=64 (no job precompute) 5020 logic cells (of 5280), 2080 FFs, Fmax 27.42 MHz "
-                 "at 27 MHz = 0.42 MH/s; 28.125 MHz missed with three placement seeds (Fmax 27.32, 27.71, "
-                 "27.12, a design a few commits earlier; the one before met it with 0.02 MHz to spare); the "
-                 "UP5K at 95% full varies build to build; L=61 does not fit"),
+           basis="measured: L=64 (no job precompute) 5001 logic cells (of 5280), 2087 FFs, Fmax 28.12 MHz "
+                 "at 27 MHz = 0.42 MH/s (designs a few commits earlier: 27.12, 27.94, 27.42); 28.125 MHz "
+                 "missed with three placement seeds (Fmax 27.32, 27.71, 27.12, an earlier design; the one "
+                 "before met it with 0.02 MHz to spare); the UP5K at 95% full varies build to build; "
+                 "L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=100.0, timing_weight=30,
-          basis="measured: L=31 9443 LUTs (of 12k), 5328 FFs, Fmax 100.8 MHz at 100 MHz = 3.23 MH/s with "
-                "the placer's timing weight at 30 (nextpnr's 10: Fmax 96.3, missed; 95.0 at 95 MHz); "
-                "106.25 MHz misses (98.5); below L=31 each hash needs a third round unit; not built"),
+          basis="measured: L=31 9473 LUTs (of 12k), 5335 FFs, Fmax 105.64 MHz at 100 MHz = 3.23 MH/s with "
+                "the placer's timing weight at 30 (designs a few commits earlier: 107.2, 103.55, 100.8; "
+                "nextpnr's 10: Fmax 96.3, missed; 95.0 at 95 MHz); 106.25 MHz misses (98.5, and 102.2 "
+                "with an earlier design), 103.125 too (97.2); below L=31 each hash needs a third round "
+                "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=103.0, timing_weight=30,
           basis="measured: L=12 20914 LUTs (of 24k), 10638 FFs, Fmax 103.9 MHz at 103.125 MHz = 8.59 MH/s "
@@ -88,9 +91,13 @@ BOARDS = {b.name: b for b in [
     _ice40("icestick", "icestick", "ICEStickPlatform", "iCE40HX1K-TQ144", "FT2232H", "ice40_generic",
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
     _ice40("ice40-hx8k-b-evn", "ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "iCE40HX8K-CT256", "FT2232H",
-           "ice40_generic", clocks_per_nonce=61, freq_mhz=65.0,
-           basis="measured: L=61 5954 logic cells (of 7680), 2440 FFs, Fmax 65.84 MHz at 65.25 MHz = "
-                 "1.07 MH/s; 67.5 MHz misses (Fmax 64.1); skewed rounds (6948 cells) reached only 58.4"),
+           "ice40_generic", clocks_per_nonce=61, freq_mhz=62.0,
+           basis="measured: L=61 5974 logic cells (of 7680), 2447 FFs, Fmax 65.18 MHz at 62.25 MHz = "
+                 "1.02 MH/s; 65.25 MHz missed with seeds 1-4 (Fmax 64.67, 61.79, 61.05, 63.50; with the "
+                 "timing weight at 30: 62.24) and 63.75 with seed 1 (63.66), though designs a few commits "
+                 "earlier met 65.25 (Fmax 65.84, 65.73, 65.63): the longest path, the schedule's "
+                 "block-RAM read through its adds, varies with placement; 67.5 MHz missed (64.1); "
+                 "skewed rounds (6948 cells) reached only 58.4"),
     _ice40("icesugar", "icesugar", "ICESugarPlatform", "iCE40UP5K-SG48", "iCELink (CMSIS-DAP)", "icesugar",
            pll_pad=True, clocks_per_nonce=64, freq_mhz=25.0,
            basis="the iCEBreaker's measured default (same UP5K); not built on this board"),
