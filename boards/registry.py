@@ -56,15 +56,18 @@ BOARDS = {b.name: b for b in [
                 "with an earlier design), 103.125 too (97.2); below L=31 each hash needs a third round "
                 "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=12, freq_mhz=103.0, timing_weight=30,
-          basis="measured: L=12 20914 LUTs (of 24k), 10638 FFs, Fmax 103.9 MHz at 103.125 MHz = 8.59 MH/s "
-                "with the placer's timing weight at 30 (102.2 at 100; nextpnr's 10: Fmax 94.7 at 100, "
-                "missed; 95.5 at 95 MHz) (L=16 "
+          clocks_per_nonce=12, freq_mhz=100.0, timing_weight=30,
+          basis="measured: L=12 20931 LUTs (of 24k), 10645 FFs, Fmax 105.54 MHz at 100 MHz = 8.33 MH/s "
+                "with the placer's timing weight at 30; 103.125 MHz missed with seeds 1 and 2 (Fmax "
+                "101.18, 101.35), though designs a few commits earlier met it (103.9, 103.76; the longest "
+                "path, a schedule word's adds, moves with placement); nextpnr's 10: Fmax 94.7 at 100, "
+                "missed; 95.5 at 95 MHz (L=16 "
                 "before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=94.0, timing_weight=30,
-          basis="measured: L=6 36498 LUTs (of 44k), 18083 FFs, Fmax 97.1 MHz at 93.75 MHz = 15.6 MH/s "
-                "with the placer's timing weight at 30 (Fmax 94.7 at 87.5; 96.875 misses at 90.0; nextpnr's 10: "
+          basis="measured: L=6 36527 LUTs (of 44k), 18089 FFs, Fmax 96.55 MHz at 93.75 MHz = 15.6 MH/s "
+                "with the placer's timing weight at 30 (the design one commit before the core's drop-count "
+                "register; an earlier one: 97.1) (Fmax 94.7 at 87.5; 96.875 misses at 90.0; nextpnr's 10: "
                 "85.0 at 80); "
                 "a design a few commits earlier: Fmax 88.9 at 80, 85 MHz missed (Fmax 83.7; longest path "
                 "the check stage's e61 + H7 compare); the design "
