@@ -149,9 +149,10 @@ def parse_stat(text, family):
 
 
 def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, baud=None,
-                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=1, timing_weight=None):
+                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=None, timing_weight=None):
     """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`.
-    ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own)."""
+    ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own);
+    ``seed`` its placement seed (None: the board's)."""
     board = get_board(board_name)
     # None is "the board's default"; 0 is a bad value, reported as such.
     cores = board.cores if cores is None else cores
@@ -159,6 +160,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     freq_mhz = board.freq_mhz if freq_mhz is None else freq_mhz
     baud = board.baud if baud is None else baud
     timing_weight = board.timing_weight if timing_weight is None else timing_weight
+    seed = board.seed if seed is None else seed
     if not freq_mhz > 0:
         raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
     _check_whole_number("--seed", seed, 0)

@@ -23,6 +23,7 @@ class Board:
     basis: str = "not measured on this board: family default"   # where the default comes from
     pll_pad: bool = False       # iCE40: the oscillator is on the PLL's own pad (SB_PLL40_PAD)
     timing_weight: int | None = None    # nextpnr placer's timing weight; None: nextpnr's own (10)
+    seed: int = 1               # nextpnr's placement seed the default was measured with
 
     def platform_class(self):
         return getattr(importlib.import_module(f"amaranth_boards.{self.module}"), self.platform)

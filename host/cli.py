@@ -283,7 +283,8 @@ def cmd_boards(args):
                      "primary": board.primary, "default": {"cores": board.cores,
                                                            "clocks_per_nonce": board.clocks_per_nonce,
                                                            "freq_mhz": board.freq_mhz,
-                                                           "timing_weight": board.timing_weight},
+                                                           "timing_weight": board.timing_weight,
+                                                           "seed": board.seed},
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
                      "notes": board.notes, "default_basis": board.basis})
@@ -488,9 +489,9 @@ def build_parser():
     p.add_argument("--clocks-per-nonce", type=int, metavar="L", help="default: the board's")
     p.add_argument("--freq", metavar="MHZ|auto", help="core clock target; auto: the highest that meets timing")
     p.add_argument("--baud", type=int, help="UART baud rate (default 115200)")
-    p.add_argument("--seed", type=int, default=1,
-                   help="nextpnr placement seed (default 1); another seed places differently, and a near "
-                        "miss can meet timing with one")
+    p.add_argument("--seed", type=int,
+                   help="nextpnr placement seed (default: the board's, else 1); another seed places "
+                        "differently, and a near miss can meet timing with one")
     p.add_argument("--timing-weight", type=int, metavar="N",
                    help="nextpnr placer's timing weight (default: the board's, else nextpnr's 10); higher "
                         "places the longest paths' cells closer at some cost in wire length")

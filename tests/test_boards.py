@@ -199,6 +199,29 @@ def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_c
     assert set(fake.timing_weights) == {20}, "and with the placer timing weight asked for"
 
 
+def test_a_boards_seed_and_timing_weight_are_the_defaults_a_build_places_with(monkeypatch, tmp_path):
+    """A board's measured default includes the placement it was measured with: a build
+    with no --seed or --timing-weight gets the board's; given ones win."""
+    import dataclasses
+    from hashforge.boards import build, registry
+    board = dataclasses.replace(registry.BOARDS["ulx3s-12f"], seed=5)
+    monkeypatch.setitem(registry.BOARDS, "ulx3s-12f", board)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def options(seed, timing_weight):       # stops the build before elaboration
+        seen.append((seed, timing_weight))
+        raise Stop
+    monkeypatch.setattr(build, "nextpnr_options", options)
+    with pytest.raises(Stop):
+        build.build_board("ulx3s-12f", build_root=tmp_path)
+    with pytest.raises(Stop):
+        build.build_board("ulx3s-12f", build_root=tmp_path, seed=2, timing_weight=20)
+    assert seen == [(5, 30), (2, 20)]
+
+
 def test_nextpnr_options_carry_the_seed_and_the_timing_weight():
     from hashforge.boards.build import nextpnr_options
     assert nextpnr_options(1, None).split() == ["--report", "report.json", "--timing-allow-fail", "--seed", "1"]
