@@ -81,7 +81,7 @@ BOARDS = {b.name: b for b in [
           clocks_per_nonce=1, freq_mhz=85.0, timing_weight=30, seed=2,
           basis="measured: fully pipelined (L=1), Fmax 86.05 MHz at 85 MHz = 85 MH/s (1.30 MH/s per thousand "
                 "LUTs) with the placer's timing weight at 30 and seed 2 (the longest path a round); 90 MHz "
-                "with the same options did not finish routing in 59 minutes (stopped). Before: "
+                "with the same options: Fmax 83.88, missed (again a round, 8 of its 11.9 ns routing). Before: "
                 "fully pipelined (L=1) with Ch and Maj in the carry cells, control fan-outs and "
                 "every job word registered beside its reader: 65372 LUTs (of 84k), 55278 FFs, Fmax 88.5 MHz "
                 "at a 96.88 MHz target (missed; longest path a round, 7.4 of its 11.3 ns routing); before "
