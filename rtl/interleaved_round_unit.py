@@ -14,7 +14,8 @@ worked out a round ahead off the loop. Each of these is a delay line ``stages`` 
 long, so a slot's words line up at its next turn with no addressing.
 
 A hash starts with four *injected* rounds: the round's Sigma/Ch/Maj registers are reset
-(a synchronous reset, free in iCE40 and ECP5 flip-flops) so the round's ``a`` is its
+(a synchronous reset, free in iCE40 and ECP5 flip-flops; the one-stage unit, which has no
+such registers, gates the terms instead) so the round's ``a`` is its
 ``hkw`` and its ``e`` its ``dhkw``, which then carry the words given: d, c, b, a of the
 initial state for a and h, g, f, e for e. After them the delay lines hold the state,
 and the first real round's ``hkw`` and ``dhkw`` come out of the usual sums.
