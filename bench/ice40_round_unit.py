@@ -82,10 +82,17 @@ def build(device, units, stages, half_carries, target_mhz, workdir):
             "units_for_floor": FLOOR_MHS * 1e6 * TURNS_PER_NONCE / (fmax * 1e6)}
 
 
+def unit_count(text):
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {count}")
+    return count
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", nargs="+", default=["up5k"], choices=sorted(DEVICES))
-    parser.add_argument("--units", nargs="+", type=int, default=[1, 3])
+    parser.add_argument("--units", nargs="+", type=unit_count, default=[1, 3])
     parser.add_argument("--target-mhz", type=float, default=60.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
