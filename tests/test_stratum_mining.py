@@ -254,7 +254,11 @@ def test_pool_requests_change_extranonce_mask_and_connection(device):
     stats, events = mine(device, [pool], scenario)
     check_books(stats, pool)
     refused = [s.reason for s in pool.shares if not s.accepted]
-    assert not refused, refused
+    # The extranonce change is a clean job: a share found on the old job and sent before
+    # the miner read the change is stale to the pool, as on a real one (a race, seen once
+    # in a loaded test run). Nothing else may be refused.
+    stale = refused.count("Job not found (stale)")
+    assert stale <= 2 and len(refused) == stale, refused
     assert "version_mask" in kinds(events) and "extranonce" in kinds(events)
     assert any("asked to reconnect" in f.get("reason", "") for k, f in events if k == "disconnected")
 
