@@ -14,9 +14,7 @@ the cells), fed from one pin, so no two units are alike to Yosys.
 import argparse
 import json
 import pathlib
-import shutil
 import subprocess
-import sys
 import tempfile
 
 from amaranth.back import rtlil
@@ -25,6 +23,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hashforge.rtl.interleaved_round_unit import CONFIGURATIONS, INJECTED_ROUNDS, InterleavedRoundUnit
+
+from core_area import tool      # the same YoWASP tools, found or named as missing the same way
 
 TURNS_PER_NONCE = 64 + 61 + 2 * INJECTED_ROUNDS
 FLOOR_MHS = 1.0
@@ -60,13 +60,6 @@ class UnitsHarness(wiring.Component):
         m.d.sync += out.eq(Cat(*parities).xor())
         m.d.comb += self.parity.eq(out)
         return m
-
-
-def tool(name):
-    path = shutil.which(name) or str(pathlib.Path(sys.executable).parent / name)
-    if not pathlib.Path(path).exists():
-        raise SystemExit(f"{name} not found: pip install 'hashforge[boards]'")
-    return path
 
 
 def build(device, units, stages, half_carries, target_mhz, workdir):
