@@ -10,7 +10,9 @@ A word here is one of three kinds, and every function keeps the narrowest kind:
 * an Amaranth ``Value``: changes with every nonce; pipeline stages register it.
 
 Every sum is a chain of plain 2-input adds, constants and job words first so the
-per-nonce operand comes last (its path through the carry chains is shortest).
+per-nonce operand comes last (its path through the carry chains is shortest); on an
+FPGA whose carry cells can, a constant and two per-nonce words share one chain
+(:func:`fuse_constant_adds`).
 """
 
 import contextlib
@@ -111,6 +113,24 @@ def _lift(int_fn, value_fn, *words):
     return result
 
 
+# Set by fuse_constant_adds: builds x + y + constant as one carry chain.
+_constant_adder = None
+
+
+@contextlib.contextmanager
+def fuse_constant_adds(adder):
+    """While active, a sum of a constant and two or more per-nonce words starts with
+    ``adder(x, y, constant)``, one carry chain for x + y + constant (an FPGA's carry cells
+    with the constant in their LUTs: :func:`ecp5_fused_add.ecp5_constant_add`), instead
+    of a chain for each add: h + K + W in one chain where it took two."""
+    global _constant_adder
+    saved, _constant_adder = _constant_adder, adder
+    try:
+        yield
+    finally:
+        _constant_adder = saved
+
+
 def add(*words):
     """Sum mod 2**32 as a chain of 2-input adds: constants, then job words, then the rest."""
     const = sum(w for w in words if kind(w) == CONST) & spec.MASK32
@@ -127,6 +147,12 @@ def add(*words):
         job_part = JobWord(total)
         if not nonce:
             return job_part
+    if _constant_adder is not None and const and not job_part and len(nonce) >= 2:
+        # Two per-nonce words and a constant in one carry chain (see fuse_constant_adds).
+        total = _constant_adder(lower(nonce[0]), lower(nonce[1]), const)
+        for term in nonce[2:]:
+            total = (total + term)[:32]
+        return total
     terms = ([lower(settled(job_part))] if job_part else [const] if const else []) + nonce
     total = Value.cast(terms[0])[:32]
     for term in terms[1:]:
@@ -231,19 +257,20 @@ def bswap32(x):
     return Cat(x[24:32], x[16:24], x[8:16], x[0:8])
 
 
-def folded_round(state, kw_next):
+def folded_round(state, *kw_next):
     """One round on a state whose ``h`` is already folded: ``hkw = h + K[t] + W[t]``.
 
-    ``state`` maps ``a``..``g`` and ``hkw``; ``kw_next`` is K[t+1] + W[t+1] (or 0 after
-    the last round, which leaves ``hkw`` = the plain ``h``). Folding moves the K and W
-    additions off the critical path of the next round.
+    ``state`` maps ``a``..``g`` and ``hkw``; ``kw_next`` is K[t+1] + W[t+1] as one word
+    or as its terms (K, W), added to g in one sum (none, or 0, after the last round,
+    which leaves ``hkw`` = the plain ``h``). Folding moves the K and W additions off the
+    critical path of the next round.
     """
     t1 = _t1(state)
     t2 = add_maj(big_sigma0(state["a"]), state["a"], state["b"], state["c"])
     return {
         "a": add(t1, t2), "b": state["a"], "c": state["b"], "d": state["c"],
         "e": add(state["d"], t1), "f": state["e"], "g": state["f"],
-        "hkw": add(state["g"], kw_next),
+        "hkw": add(state["g"], *kw_next),
     }
 
 
@@ -291,13 +318,14 @@ def current_abcd(state):
     return add(difference(state["e"], state["d_prev"]), t2), a_prev, b_prev, c_prev
 
 
-def skewed_round(state, kw_next):
+def skewed_round(state, *kw_next):
     """One round on a skewed state; returns the skewed state of the next round.
-    ``kw_next`` is K[t+1] + W[t+1], or 0 after the hash's last round."""
+    ``kw_next`` is K[t+1] + W[t+1] or its terms (as for :func:`folded_round`), or none
+    after the hash's last round."""
     a, b, c, d = current_abcd(state)
     e, f, g = state["e"], state["f"], state["g"]
     return {"a_prev": a, "b_prev": b, "c_prev": c, "d_prev": d, "e": skewed_round_e_only(state), "f": e, "g": f,
-            "dhkw": add(c, g, kw_next)}         # d + h of the next round, plus its K + W
+            "dhkw": add(c, g, *kw_next)}         # d + h of the next round, plus its K + W
 
 
 def skewed_round_e_only(state):

@@ -9,11 +9,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from . import spec
-from .ecp5_fused_add import ecp5_fused_add
+from .ecp5_fused_add import ecp5_constant_add, ecp5_fused_add
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
 from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only,
-                           fuse_bitwise_adds, kind, lower, next_w, register_job_words, settled, skewed_from_plain,
+                           fuse_bitwise_adds, fuse_constant_adds, kind, lower, next_w, register_job_words, settled, skewed_from_plain,
                            skewed_round, skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
@@ -577,8 +577,12 @@ def _carry_cell_adds(m, platform, clocks_per_nonce):
     if not uses_fused_adds(platform, clocks_per_nonce):
         return contextlib.nullcontext()
     count = itertools.count()
-    return fuse_bitwise_adds(lambda x, operands, bit_function: ecp5_fused_add(
-        m, x, operands, bit_function, name=f"fused_add{next(count)}"))
+    stack = contextlib.ExitStack()
+    stack.enter_context(fuse_bitwise_adds(lambda x, operands, bit_function: ecp5_fused_add(
+        m, x, operands, bit_function, name=f"fused_add{next(count)}")))
+    stack.enter_context(fuse_constant_adds(lambda x, y, constant: ecp5_constant_add(
+        m, x, y, constant, name=f"constant_add{next(count)}")))
+    return stack
 
 
 def _state_only(bundle):
@@ -589,4 +593,5 @@ def _pipelined_round(regs, t, last_w, w_next, skewed):
     """Round ``t`` on a stage's registered state (skewed or not); ``w_next`` is W[t+1]."""
     if t == HASH2_ROUNDS[-1] and last_w == HASH2_LAST_W:
         return {"e": (skewed_round_e_only if skewed else folded_round_e_only)(regs)}
-    return (skewed_round if skewed else folded_round)(regs, add(spec.K[t + 1], w_next) if t + 1 <= last_w else 0)
+    kw_next = (spec.K[t + 1], w_next) if t + 1 <= last_w else ()
+    return (skewed_round if skewed else folded_round)(regs, *kw_next)
