@@ -13,8 +13,8 @@ from .ecp5_fused_add import ecp5_constant_add, ecp5_fused_add
 from .pipelined_schedule import PipelinedSchedule
 from .schedule_memory import TAPS as SCHEDULE_TAPS, ScheduleMemory
 from .sha256_logic import (CONST, SKEWED_STATE, JobWord, NONCE, add, bswap32, folded_round, folded_round_e_only,
-                           fuse_bitwise_adds, fuse_constant_adds, kind, lower, next_w, register_job_words, settled, skewed_from_plain,
-                           skewed_round, skewed_round_e_only, unskewed)
+                           fuse_bitwise_adds, fuse_constant_adds, kind, lower, next_w, register_job_words, settled,
+                           skewed_from_plain, skewed_round, skewed_round_e_only, unskewed)
 
 STATE = ("a", "b", "c", "d", "e", "f", "g", "hkw")
 WINDOW = tuple(f"w{i}" for i in range(16))
@@ -574,6 +574,8 @@ def uses_fused_adds(platform, clocks_per_nonce):
 
 
 def _carry_cell_adds(m, platform, clocks_per_nonce):
+    """Where :func:`uses_fused_adds`: Ch and Maj inside their adders' carry cells, and
+    h + K + W (two per-nonce words and a constant) in one chain; else nothing."""
     if not uses_fused_adds(platform, clocks_per_nonce):
         return contextlib.nullcontext()
     count = itertools.count()
