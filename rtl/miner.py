@@ -67,6 +67,11 @@ class Miner(wiring.Component):
         self.core_stalls = not (cores == 1 and schedule_memory)
         in_flight = len(stage_names(self.clocks_per_nonce))
         self.fifo_depth = fifo_depth if self.core_stalls else max(fifo_depth, 1 << (2 * in_flight - 1).bit_length())
+        # The fully pipelined sizes' deep FIFO: a register between its block RAM read (5.8 ns
+        # clock to output on the ECP5) and the protocol engine's byte mux, the 85F's longest
+        # path at 95 MHz. The iterative sizes' shallower FIFOs never showed on a critical
+        # path and are left as their measured builds had them.
+        self.results_registered = not self.core_stalls and self.fifo_depth >= 256
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -101,8 +106,10 @@ class Miner(wiring.Component):
     @property
     def latency(self):
         """Clock edges from the one taking ``start`` until the range's first nonce, if it
-        qualifies, is on ``results`` (two edges through the buffered result FIFO)."""
-        return self.setup_clocks + core_latency(self.clocks_per_nonce) + FIFO_LATENCY
+        qualifies, is on ``results`` (two edges through the buffered result FIFO, and one
+        more through the register after it when ``results_registered``)."""
+        return (self.setup_clocks + core_latency(self.clocks_per_nonce) + FIFO_LATENCY
+                + int(self.results_registered))
 
     def elaborate(self, platform):
         m = Module()
@@ -207,11 +214,22 @@ class Miner(wiring.Component):
             hold = Signal()
             m.d.sync += hold.eq(results_fifo.level >= hold_level)
             m.d.comb += cores[0].hold.eq(hold)
-        m.d.comb += [
-            self.results.valid.eq(results_fifo.r_rdy),
-            self.results.payload.eq(results_fifo.r_data),
-            results_fifo.r_en.eq(self.results.ready),
-        ]
+        if self.results_registered:
+            # A stream register: takes the FIFO's entry whenever it is empty or its own
+            # entry leaves on the same clock, so a ready consumer still gets one per clock.
+            held = Signal()
+            m.d.comb += [
+                self.results.valid.eq(held),
+                results_fifo.r_en.eq(~held | self.results.ready),
+            ]
+            with m.If(~held | self.results.ready):
+                m.d.sync += [held.eq(results_fifo.r_rdy), self.results.payload.eq(results_fifo.r_data)]
+        else:
+            m.d.comb += [
+                self.results.valid.eq(results_fifo.r_rdy),
+                self.results.payload.eq(results_fifo.r_data),
+                results_fifo.r_en.eq(self.results.ready),
+            ]
 
         # Registered before the 64-bit add, whose carry chain is long enough on its own.
         hashed_now = Signal(range(self.cores + 1))
@@ -224,6 +242,8 @@ class Miner(wiring.Component):
         # ``start`` is in the OR so the clock of lag never shows a job as finished
         # before its set-up flags rise.
         busy = self.start | setting_up | precompute_start | (results_fifo.level != 0) | (hashed_now != 0)
+        if self.results_registered:
+            busy = busy | held
         for core, core_starting in zip(cores, starting):
             busy = busy | core.busy | core_starting
         m.d.sync += self.busy.eq(busy)
