@@ -63,7 +63,9 @@ def main(argv=None):
     detached = detach_unread_carry_outs(netlist)
     with open(path, "w") as file:
         json.dump(netlist, file)
-    print(f"unread_carry_outs: {detached} carry chain end(s) without a reader detached in {path}")
+    # stderr, like the tools' own progress: the build's stdout may be a --json report.
+    print(f"unread_carry_outs: {detached} carry chain end(s) without a reader detached in {path}",
+          file=sys.stderr)
     return 0
 
 
