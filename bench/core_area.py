@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/core_area.py [--device up5k|85f ...] [--cpn 61 16 4 ...] [--cores N]
                                         [--json] [--seed S] [--timing-weight W]
-                                        [--ecp5-cells auto|fused|plain|both]
+                                        [--ecp5-cells auto|fused|plain|both] [--detach-unread-carry-outs]
 
 Each configuration is the whole device (UART, protocol engine, miner), synthesized with
 Yosys and placed and routed with nextpnr, both from the YoWASP wheels, with no pin
@@ -59,7 +59,7 @@ def tool(name):
     return path
 
 
-def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto", timing_weight=None):
+def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto", timing_weight=None, detach=False):
     spec = DEVICES[device]
     top = HashforgeTop(clock_hz=int(target_mhz * 1e6), baud=115200, cores=cores, clocks_per_nonce=cpn)
     # The family is all the RTL asks of a platform (it picks the carry cells).
@@ -76,8 +76,9 @@ def build(device, cores, cpn, workdir, seed, target_mhz, cells="auto", timing_we
                            capture_output=True, text=True, cwd=workdir)
     if synth.returncode:
         return {"error": f"yosys failed: {synth.stderr[-500:]}"}
-    if cpn == 1 and spec["family"] == "ecp5":
-        # As the board builds: no nextpnr pass-out cells after chains whose carry out nobody reads.
+    if detach and spec["family"] == "ecp5":
+        # As `hashforge build --detach-unread-carry-outs`: no nextpnr pass-out cells after
+        # chains whose carry out nobody reads.
         design = json.loads(netlist.read_text())
         detach_unread_carry_outs(design)
         netlist.write_text(json.dumps(design))
@@ -130,12 +131,15 @@ def main():
     parser.add_argument("--ecp5-cells", choices=["auto", "fused", "plain", "both"], default="auto",
                         help="ECP5: Ch and Maj inside the carry cells (fused), as LUTs (plain), each size "
                              "both ways (both), or as board builds (auto: fused when fully pipelined)")
+    parser.add_argument("--detach-unread-carry-outs", action="store_true",
+                        help="ECP5: no nextpnr pass-out cells after carry chains nothing reads the end of "
+                             "(as hashforge build --detach-unread-carry-outs; off as board builds are)")
     args = parser.parse_args()
     rows = []
     for device, cpn, cells in configurations(args.device, args.cpn, args.ecp5_cells):
         with tempfile.TemporaryDirectory(prefix="hashforge-area-", dir=".") as tmp:
             result = build(device, args.cores, cpn, pathlib.Path(tmp), args.seed, args.target_mhz,
-                           cells, args.timing_weight)
+                           cells, args.timing_weight, args.detach_unread_carry_outs)
         row = {"device": device, "cores": args.cores, "clocks_per_nonce": cpn, "ecp5_cells": cells, **result}
         if result.get("fmax_mhz"):
             row["nonces_per_clock"] = args.cores / cpn

@@ -151,10 +151,12 @@ def parse_stat(text, family):
 
 
 def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, baud=None,
-                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=None, timing_weight=None):
+                build_root=DEFAULT_BUILD_ROOT, progress=None, seed=None, timing_weight=None,
+                detach_unread_carry_outs=False):
     """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`.
     ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own);
-    ``seed`` its placement seed (None: the board's)."""
+    ``seed`` its placement seed (None: the board's); ``detach_unread_carry_outs`` (ECP5)
+    runs ``unread_carry_outs`` between Yosys and nextpnr."""
     board = get_board(board_name)
     # None is "the board's default"; 0 is a bad value, reported as such.
     cores = board.cores if cores is None else cores
@@ -169,7 +171,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     if timing_weight is not None:
         _check_whole_number("--timing-weight", timing_weight, 1)
     progress = progress or (lambda message: None)
-    platform = build_platform(board, clocks_per_nonce)
+    platform = build_platform(board, detach_unread_carry_outs)
     setting = pll_setting(board, platform, freq_mhz)
     top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
@@ -215,13 +217,17 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
 DETACH_UNREAD_CARRY_OUTS = '"${HASHFORGE_PYTHON:-python3}" -m hashforge.boards.unread_carry_outs {{name}}.json'
 
 
-def build_platform(board, clocks_per_nonce):
-    """The board's platform; on ECP5 fully pipelined, with the netlist step above between
-    Yosys and nextpnr. Only there so far (85F: 61480 -> 59220 LUTs after packing): the
-    other sizes' defaults were measured without it and would need new builds."""
+def build_platform(board, detach_unread_carry_outs=False):
+    """The board's platform, with the netlist step above between Yosys and nextpnr when
+    asked (ECP5 only). Off by default: it takes 2.3k LUTs off the 85F (61480 -> 59220 after
+    packing), but the one full build with it placed worse and did not finish routing, and
+    every board's default was measured without it."""
     platform = board.platform_class()()
-    if board.family != "ecp5" or clocks_per_nonce != 1:
+    if not detach_unread_carry_outs:
         return platform
+    if board.family != "ecp5":
+        raise ValueError(f"--detach-unread-carry-outs is for ECP5 carry chains; the {board.name} is "
+                         f"{board.family}")
     templates = list(platform.command_templates)
     templates.insert(1, DETACH_UNREAD_CARRY_OUTS)
     with_step = type(type(platform).__name__, (type(platform),),

@@ -78,10 +78,13 @@ BOARDS = {b.name: b for b in [
                 "L=12 19255 LUTs, Fmax 79.8 at 75 MHz = 6.25 MH/s; L=2..4 do not fit "
                 "(yosys: L=4 46.7k LUTs)"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
-          clocks_per_nonce=1, freq_mhz=85.0, timing_weight=30, seed=2,
-          basis="measured: fully pipelined (L=1) with h + K + W in one carry chain, 61472 LUTs, 55284 FFs, "
-                "Fmax 96.67 MHz at 85 MHz = 85 MH/s (1.38 MH/s per thousand LUTs) with the placer's timing "
-                "weight at 30 and seed 2 (the longest path a round: 10.35 ns, 6.24 of it routing). Before it "
+          clocks_per_nonce=1, freq_mhz=92.5, timing_weight=30, seed=2,
+          basis="measured: fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
+                "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
+                "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
+                "30 and seed 2 (the longest path a round: 9.99 ns, 5.91 of it routing); at 100 MHz placement "
+                "estimates of 60.9 and 61.7 (stopped). Without the register: 61472 LUTs, Fmax 96.67 at 85 "
+                "MHz (1.38 MH/s per thousand LUTs), 93.76 at 95 (missed: the FIFO's read). Before it "
                 "(65365 LUTs): Fmax 86.05 at 85 MHz (1.30 MH/s per thousand LUTs); 90 MHz "
                 "with the same options: Fmax 83.88, missed (again a round, 8 of its 11.9 ns routing). Before: "
                 "fully pipelined (L=1) with Ch and Maj in the carry cells, control fan-outs and "

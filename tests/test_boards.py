@@ -54,6 +54,14 @@ def test_build_with_a_bad_value_is_a_one_line_error(tmp_path, option, value, mes
     assert not any(tmp_path.iterdir())
 
 
+def test_the_ecp5_netlist_step_asked_of_an_ice40_board_is_a_one_line_error(tmp_path):
+    result = hashforge("build", "--board", "icebreaker", "--detach-unread-carry-outs", "--build-dir", str(tmp_path))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert "--detach-unread-carry-outs is for ECP5 carry chains; the icebreaker is ice40" in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
 def test_unknown_board_is_a_one_line_error():
     result = hashforge("build", "--board", "ulx3s-99f")
     lines = result.stderr.strip().splitlines()
@@ -163,17 +171,19 @@ class FakeBuild:
     ``fmax_at`` (by the PLL clock it makes), and the calls are recorded."""
 
     def __init__(self, fmax_at):
-        self.fmax_at, self.calls, self.seeds, self.timing_weights = fmax_at, [], [], []
+        self.fmax_at, self.calls, self.seeds, self.timing_weights, self.detached = fmax_at, [], [], [], []
 
     def report(self, pll_mhz):
         from types import SimpleNamespace
         fmax = self.fmax_at(pll_mhz)
         return SimpleNamespace(pll_mhz=pll_mhz, fmax_mhz=fmax, meets_timing=fmax >= pll_mhz)
 
-    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress, seed=1, timing_weight=None):
+    def build_board(self, board, cores, cpn, target_mhz, baud, build_root, progress, seed=1, timing_weight=None,
+                    detach_unread_carry_outs=False):
         pll_mhz = round(target_mhz * 4) / 4       # a PLL that makes quarter-MHz steps
         self.calls.append(pll_mhz)
         self.seeds.append(seed)
+        self.detached.append(detach_unread_carry_outs)
         self.timing_weights.append(timing_weight)
         return self.report(pll_mhz)
 
@@ -191,12 +201,14 @@ def test_freq_auto_keeps_the_fastest_build_that_meets_timing(fmax_at, expected_c
     from hashforge.host.cli import _auto_frequency
     fake = FakeBuild(fmax_at)
     first = fake.build_board("b", 1, 61, 24.0, None, None, None, seed=3, timing_weight=20)
-    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None, seed=3, timing_weight=20)
+    args = Namespace(board="b", cores=1, clocks_per_nonce=61, baud=None, build_dir=None, seed=3, timing_weight=20,
+                     detach_unread_carry_outs=True)
     report = _auto_frequency(fake, args, first, progress=lambda message: None)
     assert fake.calls == expected_clocks
     assert report.pll_mhz == expected_pll
     assert set(fake.seeds) == {3}, "every pass places with the seed asked for"
     assert set(fake.timing_weights) == {20}, "and with the placer timing weight asked for"
+    assert set(fake.detached[1:]) == {True}, "and with the netlist step asked for"
 
 
 def test_a_boards_seed_and_timing_weight_are_the_defaults_a_build_places_with(monkeypatch, tmp_path):
