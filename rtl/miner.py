@@ -67,10 +67,10 @@ class Miner(wiring.Component):
         self.core_stalls = not (cores == 1 and schedule_memory)
         in_flight = len(stage_names(self.clocks_per_nonce))
         self.fifo_depth = fifo_depth if self.core_stalls else max(fifo_depth, 1 << (2 * in_flight - 1).bit_length())
-        # The fully pipelined sizes' deep FIFO: a register between its block RAM read (5.8 ns
-        # clock to output on the ECP5) and the protocol engine's byte mux, the 85F's longest
-        # path at 95 MHz. The iterative sizes' shallower FIFOs never showed on a critical
-        # path and are left as their measured builds had them.
+        # The deepest FIFOs (256 entries: L = 1 and 2): a register between their block-RAM
+        # read (5.8 ns clock to output on the ECP5) and the protocol engine's byte mux, the
+        # 85F's longest path at 95 MHz. The other sizes' shallower FIFOs never showed on a
+        # critical path and are left as their measured builds had them.
         self.results_registered = not self.core_stalls and self.fifo_depth >= 256
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),

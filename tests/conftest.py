@@ -1,5 +1,7 @@
 import json
 import pathlib
+import shutil
+import sys
 
 import pytest
 
@@ -13,6 +15,14 @@ def load_vectors():
         if path.exists():
             return json.loads(path.read_text())
     raise FileNotFoundError(f"test vectors not found in any of {[str(p) for p in VECTOR_PATHS]}")
+
+
+def yowasp_tool(name):
+    """The path of a YoWASP command (on PATH or beside this Python); skips, naming it, if missing."""
+    path = shutil.which(name) or str(pathlib.Path(sys.executable).parent / name)
+    if not pathlib.Path(path).exists():
+        pytest.skip(f"{name} not installed (pip install 'hashforge[boards]')")
+    return path
 
 
 @pytest.fixture(scope="session")

