@@ -64,12 +64,16 @@ class BuildReport:
     seconds: float
     seed: int = 1           # nextpnr's placement seed
     timing_weight: int | None = None    # nextpnr placer's timing weight (None: nextpnr's default)
+    constraint_mhz: float | None = None     # the clock nextpnr placed and routed for (None: the PLL's)
+    detach_unread_carry_outs: bool = False  # the netlist step ran between Yosys and nextpnr
 
     def lines(self):
         timing = (f"Fmax {self.fmax_mhz:.1f} MHz against {self.pll_mhz:.2f} MHz: "
                   f"{'meets timing' if self.meets_timing else 'FAILS timing'}") if self.fmax_mhz else "no Fmax"
         placement = ([f"nextpnr seed {self.seed}"] if self.seed != 1 else []) + \
-            ([f"placer timing weight {self.timing_weight}"] if self.timing_weight is not None else [])
+            ([f"placer timing weight {self.timing_weight}"] if self.timing_weight is not None else []) + \
+            ([f"placed and routed for {self.constraint_mhz:g} MHz"] if self.constraint_mhz is not None else []) + \
+            (["unread carry outs detached"] if self.detach_unread_carry_outs else [])
         if placement:
             timing += f" ({', '.join(placement)})"
         return [
@@ -152,13 +156,19 @@ def parse_stat(text, family):
 
 def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, baud=None,
                 build_root=DEFAULT_BUILD_ROOT, progress=None, seed=None, timing_weight=None,
-                detach_unread_carry_outs=False):
+                detach_unread_carry_outs=False, constraint_mhz=None):
     """Build (or take from the cache) a bitstream; returns a :class:`BuildReport`.
     ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own);
     ``seed`` its placement seed (None: the board's); ``detach_unread_carry_outs`` (ECP5)
-    runs ``unread_carry_outs`` between Yosys and nextpnr."""
+    runs ``unread_carry_outs`` between Yosys and nextpnr; ``constraint_mhz`` is the clock
+    nextpnr places and routes for (None: the board's when ``freq_mhz`` is the board's too,
+    else the PLL's clock). Timing is met when Fmax reaches the PLL's clock, whatever the
+    constraint."""
     board = get_board(board_name)
-    # None is "the board's default"; 0 is a bad value, reported as such.
+    # None is "the board's default"; 0 is a bad value, reported as such. The board's
+    # constraint goes with its clock, so it applies only when the clock is the board's.
+    if constraint_mhz is None and freq_mhz is None:
+        constraint_mhz = board.constraint_mhz
     cores = board.cores if cores is None else cores
     clocks_per_nonce = board.clocks_per_nonce if clocks_per_nonce is None else clocks_per_nonce
     freq_mhz = board.freq_mhz if freq_mhz is None else freq_mhz
@@ -167,13 +177,16 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     seed = board.seed if seed is None else seed
     if not freq_mhz > 0:
         raise ValueError(f"--freq must be a positive number of MHz (or auto), got {freq_mhz:g}")
+    if constraint_mhz is not None and not constraint_mhz > 0:
+        raise ValueError(f"--constraint-mhz must be a positive number of MHz, got {constraint_mhz:g}")
     _check_whole_number("--seed", seed, 0)
     if timing_weight is not None:
         _check_whole_number("--timing-weight", timing_weight, 1)
     progress = progress or (lambda message: None)
     platform = build_platform(board, detach_unread_carry_outs)
     setting = pll_setting(board, platform, freq_mhz)
-    top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
+    top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad,
+                   constraint_hz=None if constraint_mhz is None else constraint_mhz * 1e6)
     env = tool_environment()
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=nextpnr_options(seed, timing_weight),
@@ -206,6 +219,8 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                                  f"logs are in {out_dir}") from None
         report = _report(board, cores, clocks_per_nonce, freq_mhz, setting, out_dir, bitstream, digest,
                          time.perf_counter() - started, seed, timing_weight)
+        report.constraint_mhz = constraint_mhz
+        report.detach_unread_carry_outs = detach_unread_carry_outs
         report_file.write_text(json.dumps(asdict(report), indent=1))
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))

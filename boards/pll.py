@@ -83,11 +83,16 @@ class PLL(wiring.Component):
         iCE40 only: on boards whose oscillator comes in on the PLL's own pad (the
         iCEBreaker's pin 35), the PLL must take it straight from the pad
         (``SB_PLL40_PAD``); nextpnr cannot place ``SB_PLL40_CORE`` there.
+    constraint_hz : float or None
+        The clock constraint nextpnr places and routes for (None: the PLL's output). A
+        lower one can place a large design better; the build still judges Fmax against
+        the PLL's output.
     """
 
-    def __init__(self, setting, pad=None):
+    def __init__(self, setting, pad=None, constraint_hz=None):
         self.setting = setting
         self.pad = pad
+        self.constraint_hz = setting.output_hz if constraint_hz is None else constraint_hz
         super().__init__({"clk_in": In(1), "locked": Out(1)})
 
     def elaborate(self, platform):
@@ -114,5 +119,5 @@ class PLL(wiring.Component):
                 o_CLKOP=clk_out, o_LOCK=self.locked)
         m.d.comb += [ClockSignal("sync").eq(clk_out), ResetSignal("sync").eq(~self.locked)]
         if platform is not None:
-            platform.add_clock_constraint(clk_out, self.setting.output_hz)
+            platform.add_clock_constraint(clk_out, self.constraint_hz)
         return m

@@ -284,7 +284,8 @@ def cmd_boards(args):
                                                            "clocks_per_nonce": board.clocks_per_nonce,
                                                            "freq_mhz": board.freq_mhz,
                                                            "timing_weight": board.timing_weight,
-                                                           "seed": board.seed},
+                                                           "seed": board.seed,
+                                                           "constraint_mhz": board.constraint_mhz},
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
                      "notes": board.notes, "default_basis": board.basis})
@@ -308,6 +309,9 @@ def cmd_boards(args):
 
 def cmd_build(args):
     build, _, registry = _boards_modules()
+    if args.freq == "auto" and args.constraint_mhz is not None:
+        raise UsageError("--constraint-mhz goes with a fixed --freq; with --freq auto each build is "
+                         "placed and routed for its own clock")
     try:
         registry.get_board(args.board)
         freq = None if args.freq in (None, "auto") else float(args.freq)
@@ -320,7 +324,8 @@ def cmd_build(args):
         report = build.build_board(args.board, args.cores, args.clocks_per_nonce, freq, args.baud,
                                    build_root=args.build_dir, progress=progress, seed=args.seed,
                                    timing_weight=args.timing_weight,
-                                   detach_unread_carry_outs=args.detach_unread_carry_outs)
+                                   detach_unread_carry_outs=args.detach_unread_carry_outs,
+                                   constraint_mhz=args.constraint_mhz)
         if args.freq == "auto":
             report = _auto_frequency(build, args, report, progress)
     except build.BuildError as error:
@@ -500,6 +505,11 @@ def build_parser():
     p.add_argument("--detach-unread-carry-outs", action="store_true",
                    help="ECP5: mark the carry outs nothing reads unconnected before nextpnr, which then "
                         "adds no pass-out cell after those chains (85F: 2.3k LUTs fewer); off by default")
+    p.add_argument("--constraint-mhz", type=float, metavar="MHZ",
+                   help="the clock nextpnr places and routes for (default: the board's with its default "
+                        "--freq, else the PLL's clock); timing is still judged against the PLL's clock, so "
+                        "a lower constraint that places a large design better is a gain only if Fmax "
+                        "still reaches the PLL's clock")
     p.add_argument("--build-dir", default="build/boards")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_build)

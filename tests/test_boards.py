@@ -45,6 +45,7 @@ def test_build_with_an_impossible_size_names_the_option(tmp_path):
     ("--freq", "0", "--freq must be a positive number of MHz"),
     ("--seed", "-1", "--seed must be a whole number, 0 or more, got -1"),
     ("--timing-weight", "0", "--timing-weight must be a whole number, 1 or more, got 0"),
+    ("--constraint-mhz", "0", "--constraint-mhz must be a positive number of MHz, got 0"),
 ])
 def test_build_with_a_bad_value_is_a_one_line_error(tmp_path, option, value, message):
     """Before any build; 0 once fell back to the board's default and built that instead."""
@@ -59,6 +60,15 @@ def test_the_ecp5_netlist_step_asked_of_an_ice40_board_is_a_one_line_error(tmp_p
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1
     assert "--detach-unread-carry-outs is for ECP5 carry chains; the icebreaker is ice40" in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_constraint_with_freq_auto_is_a_one_line_error(tmp_path):
+    result = hashforge("build", "--board", "ulx3s-12f", "--freq", "auto", "--constraint-mhz", "90",
+                       "--build-dir", str(tmp_path))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert "--constraint-mhz goes with a fixed --freq" in lines[0]
     assert not any(tmp_path.iterdir())
 
 
@@ -232,6 +242,56 @@ def test_a_boards_seed_and_timing_weight_are_the_defaults_a_build_places_with(mo
     with pytest.raises(Stop):
         build.build_board("ulx3s-12f", build_root=tmp_path, seed=2, timing_weight=20)
     assert seen == [(5, 30), (2, 20)]
+
+
+def test_the_constraint_nextpnr_places_for_is_the_pll_clock_unless_given(monkeypatch, tmp_path):
+    """--constraint-mhz reaches the PLL's clock constraint; with none, the constraint is
+    the PLL's output. A board's own constraint goes with its own clock only."""
+    import dataclasses
+    from hashforge.boards import build, registry
+    from hashforge.boards.pll import PLL, ecp5_pll_setting
+
+    class Platform:
+        def add_clock_constraint(self, signal, frequency):
+            self.constraint = frequency
+
+    setting = ecp5_pll_setting(25e6, 100e6)
+    for constraint_hz, expected in ((None, setting.output_hz), (92.5e6, 92.5e6)):
+        platform = Platform()
+        PLL(setting, constraint_hz=constraint_hz).elaborate(platform)
+        assert platform.constraint == expected
+
+    board = dataclasses.replace(registry.BOARDS["ulx3s-12f"], constraint_mhz=90.0)
+    monkeypatch.setitem(registry.BOARDS, "ulx3s-12f", board)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def board_top(setting, *args, constraint_hz=None, **kwargs):      # stops before elaboration
+        seen.append(constraint_hz)
+        raise Stop
+    monkeypatch.setattr(build, "BoardTop", board_top)
+    for kwargs in ({}, {"freq_mhz": 50.0}, {"freq_mhz": 50.0, "constraint_mhz": 45.0}):
+        with pytest.raises(Stop):
+            build.build_board("ulx3s-12f", build_root=tmp_path, **kwargs)
+    assert seen == [90e6, None, 45e6]
+
+
+def test_timing_is_judged_against_the_pll_clock_whatever_the_constraint(tmp_path):
+    """A build placed for 92.86 MHz whose PLL makes 100 meets timing only at Fmax >= 100."""
+    from hashforge.boards import build, registry
+    from hashforge.boards.pll import ecp5_pll_setting
+    setting = ecp5_pll_setting(25e6, 100e6)
+    for fmax, met in ((99.9, False), (100.15, True)):
+        (tmp_path / "report.json").write_text(json.dumps({
+            "fmax": {"sync": {"achieved": fmax, "constraint": 92.86}},
+            "utilization": {"TRELLIS_COMB": {"used": 61000, "available": 83640}}}))
+        report = build._report(registry.BOARDS["ulx3s-85f"], 1, 1, 100.0, setting, tmp_path, tmp_path / "x.bit",
+                               "d", 1.0, 2, 30)
+        report.constraint_mhz = 92.86
+        assert report.meets_timing is met and report.pll_mhz == 100.0
+        assert "placed and routed for 92.86 MHz" in "\n".join(report.lines())
 
 
 def test_nextpnr_options_carry_the_seed_and_the_timing_weight():
