@@ -19,14 +19,11 @@ class BoardTop(wiring.Component):
         As :class:`HashforgeTop`; the device is told the PLL's real output frequency.
     pll_pad : bool
         The oscillator pin is the iCE40 PLL's pad (see :class:`PLL`).
-    constraint_hz : float or None
-        The clock constraint for nextpnr (see :class:`PLL`; None: the PLL's output).
     """
 
-    def __init__(self, pll_setting, cores, clocks_per_nonce, baud, pll_pad=False, constraint_hz=None):
+    def __init__(self, pll_setting, cores, clocks_per_nonce, baud, pll_pad=False):
         self.pll_setting = pll_setting
         self.pll_pad = pll_pad
-        self.constraint_hz = constraint_hz
         self.device = HashforgeTop(clock_hz=round(pll_setting.output_hz), baud=baud, cores=cores,
                                    clocks_per_nonce=clocks_per_nonce)
         super().__init__({})
@@ -34,10 +31,9 @@ class BoardTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         if self.pll_pad:
-            m.submodules.pll = PLL(self.pll_setting, pad=platform.request(platform.default_clk, dir="-"),
-                                     constraint_hz=self.constraint_hz)
+            m.submodules.pll = PLL(self.pll_setting, pad=platform.request(platform.default_clk, dir="-"))
         else:
-            m.submodules.pll = pll = PLL(self.pll_setting, constraint_hz=self.constraint_hz)
+            m.submodules.pll = pll = PLL(self.pll_setting)
             m.d.comb += pll.clk_in.eq(platform.request(platform.default_clk).i)
         m.submodules.device = device = self.device
         uart = platform.request("uart", 0)

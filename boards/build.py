@@ -183,10 +183,10 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     if timing_weight is not None:
         _check_whole_number("--timing-weight", timing_weight, 1)
     progress = progress or (lambda message: None)
-    platform = build_platform(board, detach_unread_carry_outs)
-    setting = pll_setting(board, platform, freq_mhz)
-    top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad,
-                   constraint_hz=None if constraint_mhz is None else constraint_mhz * 1e6)
+    setting = pll_setting(board, board.platform_class()(), freq_mhz)
+    platform = build_platform(board, detach_unread_carry_outs,
+                              None if constraint_mhz is None else constraint_mhz * 1e6 / setting.output_hz)
+    top = BoardTop(setting, cores, clocks_per_nonce, baud, pll_pad=board.pll_pad)
     env = tool_environment()
     with environment(env):
         plan = platform.prepare(top, name=NAME, nextpnr_opts=nextpnr_options(seed, timing_weight),
@@ -232,22 +232,35 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
 DETACH_UNREAD_CARRY_OUTS = '"${HASHFORGE_PYTHON:-python3}" -m hashforge.boards.unread_carry_outs {{name}}.json'
 
 
-def build_platform(board, detach_unread_carry_outs=False):
+def build_platform(board, detach_unread_carry_outs=False, oscillator_constraint_scale=None):
     """The board's platform, with the netlist step above between Yosys and nextpnr when
-    asked (ECP5 only). Off by default: it takes 2.3k LUTs off the 85F (61480 -> 59220 after
-    packing), but the one full build with it placed worse and did not finish routing, and
-    every board's default was measured without it."""
-    platform = board.platform_class()()
-    if not detach_unread_carry_outs:
-        return platform
-    if board.family != "ecp5":
-        raise ValueError(f"--detach-unread-carry-outs is for ECP5 carry chains; the {board.name} is "
-                         f"{board.family}")
-    templates = list(platform.command_templates)
-    templates.insert(1, DETACH_UNREAD_CARRY_OUTS)
-    with_step = type(type(platform).__name__, (type(platform),),
-                     {"command_templates": templates, "__module__": type(platform).__module__})
-    return with_step()
+    asked (ECP5 only), and with its oscillator's clock constraint scaled when asked.
+
+    The netlist step is off by default: it takes 2.3k LUTs off the 85F (61480 -> 59220
+    after packing), but the one full build with it placed worse and did not finish routing,
+    and every board's default was measured without it.
+
+    nextpnr constrains the PLL's output by the oscillator's constraint through the PLL's
+    dividers, so an oscillator constraint scaled by ``oscillator_constraint_scale`` is
+    what makes nextpnr place and route for another clock than the PLL's (the oscillator
+    drives nothing but the PLL)."""
+    base = board.platform_class()
+    members = {"__module__": base.__module__}
+    if detach_unread_carry_outs:
+        if board.family != "ecp5":
+            raise ValueError(f"--detach-unread-carry-outs is for ECP5 carry chains; the {board.name} is "
+                             f"{board.family}")
+        templates = list(base().command_templates)
+        templates.insert(1, DETACH_UNREAD_CARRY_OUTS)
+        members["command_templates"] = templates
+    if oscillator_constraint_scale is not None:
+        def iter_port_clock_constraints(self):
+            for port, frequency in base.iter_port_clock_constraints(self):
+                yield port, frequency * oscillator_constraint_scale
+        members["iter_port_clock_constraints"] = iter_port_clock_constraints
+    if len(members) == 1:
+        return base()
+    return type(base.__name__, (base,), members)()
 
 
 def _check_whole_number(option, value, least):

@@ -83,16 +83,11 @@ class PLL(wiring.Component):
         iCE40 only: on boards whose oscillator comes in on the PLL's own pad (the
         iCEBreaker's pin 35), the PLL must take it straight from the pad
         (``SB_PLL40_PAD``); nextpnr cannot place ``SB_PLL40_CORE`` there.
-    constraint_hz : float or None
-        The clock constraint nextpnr places and routes for (None: the PLL's output). A
-        lower one can place a large design better; the build still judges Fmax against
-        the PLL's output.
     """
 
-    def __init__(self, setting, pad=None, constraint_hz=None):
+    def __init__(self, setting, pad=None):
         self.setting = setting
         self.pad = pad
-        self.constraint_hz = setting.output_hz if constraint_hz is None else constraint_hz
         super().__init__({"clk_in": In(1), "locked": Out(1)})
 
     def elaborate(self, platform):
@@ -119,5 +114,11 @@ class PLL(wiring.Component):
                 o_CLKOP=clk_out, o_LOCK=self.locked)
         m.d.comb += [ClockSignal("sync").eq(clk_out), ResetSignal("sync").eq(~self.locked)]
         if platform is not None:
-            platform.add_clock_constraint(clk_out, self.constraint_hz)
+            # nextpnr ignores this one (the net takes another name when Yosys flattens the
+            # design) and derives the output's constraint from the oscillator's through the
+            # PLL's dividers, which gives the same clock. Kept: removing it would change
+            # every board's build digest and so every cached build the defaults were
+            # measured with. build.build_platform scales the oscillator's constraint when
+            # a build asks for another one.
+            platform.add_clock_constraint(clk_out, self.setting.output_hz)
         return m

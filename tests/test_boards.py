@@ -245,37 +245,38 @@ def test_a_boards_seed_and_timing_weight_are_the_defaults_a_build_places_with(mo
 
 
 def test_the_constraint_nextpnr_places_for_is_the_pll_clock_unless_given(monkeypatch, tmp_path):
-    """--constraint-mhz reaches the PLL's clock constraint; with none, the constraint is
-    the PLL's output. A board's own constraint goes with its own clock only."""
+    """nextpnr derives the PLL output's constraint from the oscillator's, so
+    --constraint-mhz scales the oscillator's: 25 MHz x 4 (the PLL's 100 MHz) asked to be
+    placed for 95 MHz is 23.75 MHz. A board's own constraint goes with its own clock only."""
     import dataclasses
     from hashforge.boards import build, registry
-    from hashforge.boards.pll import PLL, ecp5_pll_setting
+    board = registry.BOARDS["ulx3s-85f"]
 
-    class Platform:
-        def add_clock_constraint(self, signal, frequency):
-            self.constraint = frequency
+    def port_constraints(platform):
+        platform.request(platform.default_clk, dir="-")
+        return [frequency for port, frequency in platform.iter_port_clock_constraints()]
+    assert port_constraints(build.build_platform(board)) == [25e6]
+    assert port_constraints(build.build_platform(board, oscillator_constraint_scale=0.95)) == [pytest.approx(23.75e6)]
+    # With the netlist step as well, both hold.
+    both = build.build_platform(board, True, 0.95)
+    assert port_constraints(both) == [pytest.approx(23.75e6)]
+    assert build.DETACH_UNREAD_CARRY_OUTS in both.command_templates
 
-    setting = ecp5_pll_setting(25e6, 100e6)
-    for constraint_hz, expected in ((None, setting.output_hz), (92.5e6, 92.5e6)):
-        platform = Platform()
-        PLL(setting, constraint_hz=constraint_hz).elaborate(platform)
-        assert platform.constraint == expected
-
-    board = dataclasses.replace(registry.BOARDS["ulx3s-12f"], constraint_mhz=90.0)
-    monkeypatch.setitem(registry.BOARDS, "ulx3s-12f", board)
+    monkeypatch.setitem(registry.BOARDS, "ulx3s-12f",
+                        dataclasses.replace(registry.BOARDS["ulx3s-12f"], freq_mhz=100.0, constraint_mhz=90.0))
     seen = []
 
     class Stop(Exception):
         pass
 
-    def board_top(setting, *args, constraint_hz=None, **kwargs):      # stops before elaboration
-        seen.append(constraint_hz)
+    def platform(board, detach, scale):     # stops before elaboration
+        seen.append(scale)
         raise Stop
-    monkeypatch.setattr(build, "BoardTop", board_top)
+    monkeypatch.setattr(build, "build_platform", platform)
     for kwargs in ({}, {"freq_mhz": 50.0}, {"freq_mhz": 50.0, "constraint_mhz": 45.0}):
         with pytest.raises(Stop):
             build.build_board("ulx3s-12f", build_root=tmp_path, **kwargs)
-    assert seen == [90e6, None, 45e6]
+    assert seen == [pytest.approx(0.9), None, pytest.approx(0.9)]
 
 
 def test_timing_is_judged_against_the_pll_clock_whatever_the_constraint(tmp_path):
