@@ -161,14 +161,10 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     ``timing_weight`` is the nextpnr placer's (None: the board's, else nextpnr's own);
     ``seed`` its placement seed (None: the board's); ``detach_unread_carry_outs`` (ECP5)
     runs ``unread_carry_outs`` between Yosys and nextpnr; ``constraint_mhz`` is the clock
-    nextpnr places and routes for (None: the board's when ``freq_mhz`` is the board's too,
-    else the PLL's clock). Timing is met when Fmax reaches the PLL's clock, whatever the
-    constraint."""
+    nextpnr places and routes for (None: the PLL's). Timing is met when Fmax reaches the
+    PLL's clock, whatever the constraint."""
     board = get_board(board_name)
-    # None is "the board's default"; 0 is a bad value, reported as such. The board's
-    # constraint goes with its clock, so it applies only when the clock is the board's.
-    if constraint_mhz is None and freq_mhz is None:
-        constraint_mhz = board.constraint_mhz
+    # None is "the board's default"; 0 is a bad value, reported as such.
     cores = board.cores if cores is None else cores
     clocks_per_nonce = board.clocks_per_nonce if clocks_per_nonce is None else clocks_per_nonce
     freq_mhz = board.freq_mhz if freq_mhz is None else freq_mhz

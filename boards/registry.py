@@ -24,7 +24,6 @@ class Board:
     pll_pad: bool = False       # iCE40: the oscillator is on the PLL's own pad (SB_PLL40_PAD)
     timing_weight: int | None = None    # nextpnr placer's timing weight; None: nextpnr's own (10)
     seed: int = 1               # nextpnr's placement seed the default was measured with
-    constraint_mhz: float | None = None     # the clock nextpnr places for, with freq_mhz; None: freq_mhz's PLL clock
 
     def platform_class(self):
         return getattr(importlib.import_module(f"amaranth_boards.{self.module}"), self.platform)

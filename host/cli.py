@@ -284,8 +284,7 @@ def cmd_boards(args):
                                                            "clocks_per_nonce": board.clocks_per_nonce,
                                                            "freq_mhz": board.freq_mhz,
                                                            "timing_weight": board.timing_weight,
-                                                           "seed": board.seed,
-                                                           "constraint_mhz": board.constraint_mhz},
+                                                           "seed": board.seed},
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
                      "notes": board.notes, "default_basis": board.basis})
@@ -506,8 +505,7 @@ def build_parser():
                    help="ECP5: mark the carry outs nothing reads unconnected before nextpnr, which then "
                         "adds no pass-out cell after those chains (85F: 2.3k LUTs fewer); off by default")
     p.add_argument("--constraint-mhz", type=float, metavar="MHZ",
-                   help="the clock nextpnr places and routes for (default: the board's with its default "
-                        "--freq, else the PLL's clock); timing is still judged against the PLL's clock, so "
+                   help="the clock nextpnr places and routes for (default: the PLL's); timing is still judged against the PLL's clock, so "
                         "a lower constraint that places a large design better is a gain only if Fmax "
                         "still reaches the PLL's clock")
     p.add_argument("--build-dir", default="build/boards")
