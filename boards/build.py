@@ -17,6 +17,7 @@ from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
 from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE, schedule_in_ram
 
 from .board_top import BoardTop
+from .build_progress import BuildLogWatcher
 from .pll import ecp5_pll_setting, ice40_pll_setting
 from .registry import get_board
 
@@ -200,7 +201,7 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
     else:
         progress(f"building {board.name}: {cores} core(s) x {clocks_per_nonce} clock(s)/nonce, PLL "
                  f"{setting.output_hz / 1e6:.2f} MHz; Yosys and nextpnr (YoWASP) in {out_dir}")
-        with environment(env):
+        with environment(env), BuildLogWatcher(out_dir, progress):
             try:
                 plan.execute_local(out_dir)
             except Exception as error:
