@@ -215,9 +215,8 @@ def build_board(board_name, cores=None, clocks_per_nonce=None, freq_mhz=None, ba
                 raise BuildError(f"the {board.name} build failed ({error}); last log lines:\n{log}\n"
                                  f"logs are in {out_dir}") from None
         report = _report(board, cores, clocks_per_nonce, freq_mhz, setting, out_dir, bitstream, digest,
-                         time.perf_counter() - started, seed, timing_weight)
-        report.constraint_mhz = constraint_mhz
-        report.detach_unread_carry_outs = detach_unread_carry_outs
+                         time.perf_counter() - started, seed, timing_weight, constraint_mhz,
+                         detach_unread_carry_outs)
         report_file.write_text(json.dumps(asdict(report), indent=1))
     last = pathlib.Path(build_root).resolve() / board.name / "last.json"
     last.write_text(json.dumps(asdict(report), indent=1))
@@ -332,7 +331,8 @@ def _tail(path, lines=8):
         return ""
 
 
-def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds, seed, timing_weight):
+def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, seconds, seed, timing_weight,
+            constraint_mhz=None, detach_unread_carry_outs=False):
     data = json.loads((out_dir / "report.json").read_text())
     utilization = data.get("utilization", {})
     fmax_entries = [v["achieved"] for k, v in data.get("fmax", {}).items()]
@@ -354,7 +354,7 @@ def _report(board, cores, cpn, target_mhz, setting, out_dir, bitstream, digest, 
     return BuildReport(board.name, board.device, cores, cpn, target_mhz, pll_mhz, fmax,
                        fmax is not None and fmax >= pll_mhz, luts, ffs, carry, ram, dsp, capacity, npc,
                        pll_mhz * npc, fmax * npc if fmax else None, str(bitstream), digest, False, seconds, seed,
-                       timing_weight)
+                       timing_weight, constraint_mhz, detach_unread_carry_outs)
 
 
 def last_build(board_name, build_root=DEFAULT_BUILD_ROOT):

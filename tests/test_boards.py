@@ -286,8 +286,7 @@ def test_timing_is_judged_against_the_pll_clock_whatever_the_constraint(tmp_path
             "fmax": {"sync": {"achieved": fmax, "constraint": 92.86}},
             "utilization": {"TRELLIS_COMB": {"used": 61000, "available": 83640}}}))
         report = build._report(registry.BOARDS["ulx3s-85f"], 1, 1, 100.0, setting, tmp_path, tmp_path / "x.bit",
-                               "d", 1.0, 2, 30)
-        report.constraint_mhz = 92.86
+                               "d", 1.0, 2, 30, constraint_mhz=92.86)
         assert report.meets_timing is met and report.pll_mhz == 100.0
         assert "placed and routed for 92.86 MHz" in "\n".join(report.lines())
 
