@@ -102,12 +102,14 @@ async def icarus_golden_work_answered(dut):
     """cgminer's golden work comes back as exactly its 4 reply bytes, and nothing else."""
     tb = TopTB(dut)
     await tb.reset()
+    assert int(dut.found.value) == 0, "the found LED is lit before any result"
     work, reply = golden_work()
     await tb.uart.send(work)
     w3 = int.from_bytes(reply, "big")
     await expect_icarus_reply(tb, reply, w3)
     await tb.uart.idle(200)
     assert not tb.uart.received, f"unexpected bytes after the reply: {bytes(tb.uart.received).hex()}"
+    assert int(dut.found.value) == 1, "the found LED did not toggle for the result sent"
     tb.report("icarus_golden_work_answered", w3)
 
 
