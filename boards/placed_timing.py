@@ -62,7 +62,7 @@ def cell_arcs(cell):
                 for i in inputs for o in outputs]
     if mode == "DPRAM":
         # The read is combinational from the address; the write ports end paths.
-        return [(i, o, LUT) for i in inputs if i in "ABCD" for o in outputs]
+        return [(i, o, LUT) for i in inputs if i in ("A", "B", "C", "D") for o in outputs]
     return [(i, o, LUT) for i in inputs for o in outputs]
 
 
