@@ -19,6 +19,7 @@ adds nets to and from I/O pins and global clock buffers.
 import argparse
 import collections
 import json
+import pathlib
 import re
 import sys
 from dataclasses import dataclass
@@ -114,6 +115,9 @@ def main(argv=None):
     parser.add_argument("--all", action="store_true", help="include nets to and from I/O pins")
     args = parser.parse_args(argv)
     try:
+        if pathlib.Path(args.placed).is_dir():
+            raise ValueError("a directory: give the placed netlist (for a build's directory, "
+                             "python -m hashforge.boards.placed_timing DIR --nets N places it first)")
         with open(args.placed) as file:
             design = json.load(file)
         lengths = net_lengths(design, include_io=args.all)

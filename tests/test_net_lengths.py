@@ -56,6 +56,8 @@ def test_yosys_json_without_placement_is_refused_with_what_to_do(tmp_path, capsy
     path.write_text('{"modules": ')
     assert main([str(path)]) == 2
     assert main([str(tmp_path / "missing.json")]) == 2
+    assert main([str(tmp_path)]) == 2
+    assert "placed_timing DIR --nets N" in capsys.readouterr().err
 
 
 def test_command_line_lists_the_nets_and_their_histogram(tmp_path, capsys):
