@@ -13,7 +13,7 @@ Place without routing and write the placed netlist, from a build's directory::
 
 Distances are Manhattan, in tiles, from the cells' ``NEXTPNR_BEL`` locations. By default
 only nets between the design's own cells count (the ones a clock constraint times); ``--all``
-adds nets to and from I/O pins and global clock buffers.
+adds nets to and from I/O pins, global clock buffers and PLLs.
 """
 
 import argparse
@@ -29,6 +29,8 @@ GLOBAL_FANOUT = 2000
 IO_CELLS = ("TRELLIS_IO", "SB_IO", "$nextpnr_ibuf", "$nextpnr_obuf", "$nextpnr_iobuf")
 # Global clock buffers: their nets run on the clock tree, not the routing a placement stretches.
 CLOCK_BUFFERS = ("DCCA", "DCSC", "SB_GB", "SB_GB_IO")
+# PLLs: their lock output is not timed (it feeds the reset), and their clock is global.
+PLLS = ("EHXPLLL", "SB_PLL40_CORE", "SB_PLL40_PAD", "SB_PLL40_2F_CORE", "SB_PLL40_2F_PAD")
 _BEL = re.compile(r"X(\d+)/Y(\d+)/")
 
 
@@ -59,30 +61,47 @@ def top_module(design):
     return next(iter(modules.values()))
 
 
-def net_lengths(design, include_io=False):
-    """Every placed net's longest driver-to-reader distance, longest first."""
-    module = top_module(design)
-    drivers, readers = {}, collections.defaultdict(list)
-    placed = 0
-    for cell_name, cell in module.get("cells", {}).items():
+def cell_locations(module):
+    """Each placed cell's tile, from nextpnr's ``NEXTPNR_BEL`` attribute."""
+    location = {}
+    for name, cell in module.get("cells", {}).items():
         match = _BEL.match(str(cell.get("attributes", {}).get("NEXTPNR_BEL", "")))
-        if not match:
-            continue
-        placed += 1
-        at = (int(match[1]), int(match[2]))
-        is_io = cell["type"] in IO_CELLS + CLOCK_BUFFERS
-        directions = cell.get("port_directions", {})
-        for port, bits in cell.get("connections", {}).items():
-            end = (cell_name, cell["type"], port, at, is_io)
+        if match:
+            location[name] = (int(match[1]), int(match[2]))
+    if not location:
+        raise ValueError("no cell carries a NEXTPNR_BEL location: write the netlist with nextpnr's "
+                         "--write after placement (--no-route --write placed.json), not Yosys's JSON")
+    return location
+
+
+def placed_connections(module, location):
+    """The placed cells' net bits: {bit: (cell, port)} of drivers, {bit: [(cell, port)]} of readers."""
+    drivers, readers = {}, collections.defaultdict(list)
+    cells = module.get("cells", {})
+    for name in location:
+        directions = cells[name].get("port_directions", {})
+        for port, bits in cells[name].get("connections", {}).items():
             for bit in bits:
                 if isinstance(bit, int):
                     if directions.get(port) == "output":
-                        drivers[bit] = end
+                        drivers[bit] = (name, port)
                     else:
-                        readers[bit].append(end)
-    if not placed:
-        raise ValueError("no cell carries a NEXTPNR_BEL location: write the netlist with nextpnr's "
-                         "--write after placement (--no-route --write placed.json), not Yosys's JSON")
+                        readers[bit].append((name, port))
+    return drivers, readers
+
+
+def net_lengths(design, include_io=False):
+    """Every placed net's longest driver-to-reader distance, longest first."""
+    module = top_module(design)
+    cells = module.get("cells", {})
+    location = cell_locations(module)
+    driver_ports, reader_ports = placed_connections(module, location)
+
+    def end(name, port):
+        return (name, cells[name]["type"], port, location[name], cells[name]["type"] in IO_CELLS + CLOCK_BUFFERS + PLLS)
+
+    drivers = {bit: end(*driver) for bit, driver in driver_ports.items()}
+    readers = {bit: [end(*reader) for reader in ends] for bit, ends in reader_ports.items()}
     names = {}
     for net_name, info in module.get("netnames", {}).items():
         for bit in info.get("bits", []):

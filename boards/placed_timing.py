@@ -21,13 +21,12 @@ import argparse
 import collections
 import json
 import pathlib
-import re
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 
-from .net_lengths import top_module
+from .net_lengths import cell_locations, placed_connections, top_module
 
 # Rough ECP5 speed grade 6 delays, in ps (the order of nextpnr's timing database).
 CLOCK_TO_Q = 400
@@ -36,7 +35,6 @@ SETUP = {"DI": 50, "M": 50, "CE": 100, "LSR": 200}
 RAM_WRITE_SETUP = 100
 LUT = 200
 CARRY = {("in", "F"): 400, ("in", "FCO"): 350, ("FCI", "F"): 250, ("FCI", "FCO"): 60}
-_BEL = re.compile(r"X(\d+)/Y(\d+)/")
 
 
 def wire_delay(source_port, sink_port, source_at, sink_at):
@@ -120,27 +118,8 @@ def worst_paths(design, count=5):
     """The ``count`` slowest paths by endpoint, slowest first (one path per endpoint)."""
     module = top_module(design)
     cells = module.get("cells", {})
-    location = {}
-    for name, cell in cells.items():
-        match = _BEL.match(str(cell.get("attributes", {}).get("NEXTPNR_BEL", "")))
-        if match:
-            location[name] = (int(match[1]), int(match[2]))
-    if not location:
-        raise ValueError("no cell carries a NEXTPNR_BEL location: write the netlist with nextpnr's "
-                         "--write after placement (--no-route --write placed.json), not Yosys's JSON")
-    driver = {}                                    # net bit -> (cell, port)
-    readers = collections.defaultdict(list)        # net bit -> [(cell, port)]
-    for name, cell in cells.items():
-        if name not in location:
-            continue
-        directions = cell.get("port_directions", {})
-        for port, bits in cell.get("connections", {}).items():
-            for bit in bits:
-                if isinstance(bit, int):
-                    if directions.get(port) == "output":
-                        driver[bit] = (name, port)
-                    else:
-                        readers[bit].append((name, port))
+    location = cell_locations(module)
+    driver, readers = placed_connections(module, location)
 
     # Arrival times at output ports, in topological order of the combinational cells.
     arrival = {}                                   # (cell, output port) -> (ps, from (cell, input port))
@@ -269,7 +248,7 @@ def main(argv=None):
             design = json.load(file)
         paths = worst_paths(design, args.paths)
         nets = net_lengths(design)[:args.nets]
-    except (OSError, ValueError, StopIteration) as error:
+    except (OSError, ValueError) as error:
         print(f"error: {args.placed}: {error}", file=sys.stderr)
         return 2
     for path in paths:

@@ -25,11 +25,14 @@ def placed():
         "far": cell("TRELLIS_FF", (40, 12), {"DI": [10], "Q": [13]}, ff),
         "pin_out": cell("TRELLIS_IO", (103, 2), {"I": [11]}, {"I": "input"}),
         "pin_in": cell("TRELLIS_IO", (0, 2), {"O": [12]}, {"O": "output"}),
+        "pll": cell("EHXPLLL", (0, 90), {"LOCK": [14]}, {"LOCK": "output"}),
+        "reset": cell("TRELLIS_FF", (60, 2), {"LSR": [14]}, ff),
         "unplaced": {"type": "LUT4", "connections": {"A": [13]}, "port_directions": {"A": "input"}},
     }
     return {"modules": {"top": {"attributes": {"top": "00000000000000000000000000000001"}, "cells": cells,
                                 "netnames": {"$auto$1": {"bits": [10]}, "engine.count": {"bits": [10]},
-                                             "led": {"bits": [11]}, "rx": {"bits": [12]}}}}}
+                                             "led": {"bits": [11]}, "rx": {"bits": [12]},
+                                             "pll.locked": {"bits": [14]}}}}}
 
 
 def test_longest_nets_between_registers_first_with_names_from_the_design():
@@ -39,8 +42,9 @@ def test_longest_nets_between_registers_first_with_names_from_the_design():
     assert (net.driver, net.driver_at, net.farthest, net.farthest_at, net.farthest_cell) == \
         ("TRELLIS_FF.Q", (2, 2), "TRELLIS_FF.DI", (40, 12), "far")
     with_io = net_lengths(placed(), include_io=True)
-    assert [(net.name, net.tiles) for net in with_io] == [("led", 100), ("engine.count", 48), ("rx", 2)]
-    assert histogram(with_io) == [(0, 1), (40, 1), (100, 1)]
+    assert [(net.name, net.tiles) for net in with_io] == [("pll.locked", 148), ("led", 100), ("engine.count", 48),
+                                                          ("rx", 2)]
+    assert histogram(with_io) == [(0, 1), (40, 1), (100, 1), (140, 1)]
 
 
 def test_yosys_json_without_placement_is_refused_with_what_to_do(tmp_path, capsys):
