@@ -17,6 +17,7 @@ path under ``placed_timing``'s model (where it starts and ends), best seed first
 import argparse
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -154,6 +155,15 @@ def main(argv=None):
     parser.add_argument("--seeds", default="1-4", help="seeds to place: 1-6, or 2,5,9 (default 1-4)")
     parser.add_argument("--jobs", type=int, default=2, help="placements at a time (default 2; each is one core)")
     args = parser.parse_args(argv)
+    # Stopped by a signal, the placements it started stop too (the sweep's finally).
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args):
     try:
         seeds = parse_seeds(args.seeds)
         if args.jobs < 1:

@@ -116,3 +116,38 @@ def test_seeds_of_a_real_netlist_are_placed_once_and_ranked(tmp_path, capsys):
     assert main([str(tmp_path), "--seeds", "3-4"]) == 0
     assert [(tmp_path / f"placed_seed{seed}.json").stat().st_mtime_ns for seed in (3, 4)] == stamps
     assert not (tmp_path / "report.json").exists() and not (tmp_path / "hashforge.config").exists()
+
+
+def test_a_stopped_sweep_stops_its_placements(tmp_path):
+    """SIGTERM to a sweep (a stand-in nextpnr that would take a minute): the sweep exits
+    at once, its placement is no longer running and leaves no placed netlist behind."""
+    import os
+    import signal
+    import time
+
+    fake = tmp_path / "slow_nextpnr.py"
+    fake.write_text("import os, sys, time\n"
+                    "open('nextpnr.pid', 'w').write(str(os.getpid()))\n"
+                    "time.sleep(60)\n")
+    launcher = tmp_path / "nextpnr"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {fake} \"$@\"\n")
+    launcher.chmod(0o755)
+    (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
+    (tmp_path / "hashforge.json").write_text("{}")
+    sweep = subprocess.Popen([sys.executable, "-m", "hashforge.boards.seed_sweep", str(tmp_path), "--seeds", "1"],
+                             env={**os.environ, "NEXTPNR_ECP5": str(launcher)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        pid_file = tmp_path / "nextpnr.pid"
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        placement = int(pid_file.read_text())
+        sweep.send_signal(signal.SIGTERM)
+        assert sweep.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        sweep.kill()
+        sweep.communicate()
+    with pytest.raises(ProcessLookupError):
+        os.kill(placement, 0)
+    assert not (tmp_path / "placed_seed1.json").exists()
