@@ -107,11 +107,27 @@ class Path:
         return 1e6 / self.delay
 
     def lines(self):
-        yield f"{self.delay / 1000:.2f} ns ({self.fmax_mhz:.1f} MHz), {len(self.hops) - 1} wires, " \
+        """The path hop by hop; a carry chain's run of cell-to-cell links (FCI) shows its
+        first and last cell only, with how many it skipped."""
+        wires = sum(1 for hop in self.hops[1:] if hop.port != "FCI")
+        yield f"{self.delay / 1000:.2f} ns ({self.fmax_mhz:.1f} MHz), {wires} wires, " \
               f"{sum(h.tiles for h in self.hops)} tiles"
-        for hop in self.hops:
-            wire = f"+{hop.tiles:3d} tiles" if hop.tiles else "          "
-            yield f"  {hop.arrival / 1000:6.2f} ns {wire}  X{hop.at[0]}/Y{hop.at[1]} {hop.kind}.{hop.port}  {hop.cell}"
+        index = 0
+        while index < len(self.hops):
+            run = index
+            while run + 1 < len(self.hops) and self.hops[index].port == "FCI" == self.hops[run + 1].port:
+                run += 1
+            yield self._line(self.hops[index])
+            if run - index > 1:
+                yield f"  {'':9} {'':10}  ... {run - index - 1} carry cells more"
+            if run > index:
+                yield self._line(self.hops[run])
+            index = run + 1
+
+    @staticmethod
+    def _line(hop):
+        wire = f"+{hop.tiles:3d} tiles" if hop.tiles else "          "
+        return f"  {hop.arrival / 1000:6.2f} ns {wire}  X{hop.at[0]}/Y{hop.at[1]} {hop.kind}.{hop.port}  {hop.cell}"
 
 
 def worst_paths(design, count=5):

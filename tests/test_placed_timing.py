@@ -139,3 +139,16 @@ def test_a_build_directory_without_an_ecp5_placement_step_is_refused(tmp_path, c
     (tmp_path / "hashforge.json").write_text("{}")
     assert main([str(tmp_path)]) == 2
     assert "no nextpnr-ecp5 step" in capsys.readouterr().err
+
+
+def test_a_long_carry_chain_prints_as_its_first_and_last_cell():
+    from hashforge.boards.placed_timing import Hop, Path
+
+    hops = [Hop("start", "TRELLIS_FF", "Q", (0, 0), 400, 0), Hop("c0", "TRELLIS_COMB", "A", (5, 0), 1150, 5)]
+    hops += [Hop(f"c{i}", "TRELLIS_COMB", "FCI", (5 + i // 4, 0), 1150 + 60 * i, 0) for i in range(1, 9)]
+    hops.append(Hop("end", "TRELLIS_FF", "DI", (7, 0), 2000, 0))
+    lines = list(Path(2050, hops).lines())
+    assert lines[0].startswith("2.05 ns (487.8 MHz), 2 wires, 5 tiles")
+    names = [line.split()[-1] for line in lines[1:]]
+    assert names == ["start", "c0", "c1", "more", "c8", "end"]
+    assert "... 6 carry cells more" in lines[4]
