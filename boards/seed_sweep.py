@@ -15,6 +15,7 @@ path under ``placed_timing``'s model (where it starts and ends), best seed first
 """
 
 import argparse
+import json
 import pathlib
 import re
 import signal
@@ -85,14 +86,16 @@ class SeedPlacement:
 
 def read_placement(build_dir, seed):
     """The placed seed's figures from its files in ``build_dir``."""
-    import json
-
     placed, log = (build_dir / name for name in seed_files(seed))
     estimate = placement_estimate_mhz(log.read_text(errors="replace")) if log.exists() else None
     if not placed.exists():
         return SeedPlacement(seed, estimate, None, error=f"no placement; see {log}")
-    with open(placed) as file:
-        paths = worst_paths(json.load(file), 1)
+    try:
+        with open(placed) as file:
+            paths = worst_paths(json.load(file), 1)
+    except ValueError as error:
+        # A placement cut short while being written, say: this seed's row says so.
+        return SeedPlacement(seed, estimate, None, error=f"unreadable {placed} ({error}); delete it to place again")
     if not paths:
         return SeedPlacement(seed, estimate, None)
     return SeedPlacement(seed, estimate, paths[0].fmax_mhz, paths[0].hops[0].cell, paths[0].hops[-1].cell)

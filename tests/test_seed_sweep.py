@@ -143,3 +143,13 @@ def test_a_stopped_sweep_stops_its_placements(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.kill(placement, 0)
     assert not (tmp_path / "placed_seed1.json").exists()
+
+
+def test_an_unreadable_placement_gets_its_own_row(tmp_path):
+    """A seed's placed netlist cut short: that seed's row says so and how to redo it."""
+    (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
+    (tmp_path / "hashforge.json").write_text("{}")
+    (tmp_path / "placed_seed3.json").write_text('{"modules": {')
+    (tmp_path / "placed_seed3.log").write_text("Info: Max frequency for clock 'clk': 90.00 MHz\n")
+    [result] = seed_sweep.sweep(tmp_path, [3], nextpnr="unused")
+    assert "unreadable" in result.error and "delete it to place again" in result.error
