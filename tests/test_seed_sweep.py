@@ -7,7 +7,8 @@ import pytest
 from conftest import ecp5_counter_netlist
 
 from hashforge.boards import seed_sweep
-from hashforge.boards.seed_sweep import main, parse_seeds, placement_estimate_mhz, seed_command
+from hashforge.boards.placed_timing import placement_command
+from hashforge.boards.seed_sweep import main, parse_seeds, placement_estimate_mhz, seed_files
 
 SCRIPT = ('"$YOSYS" -q -l hashforge.rpt hashforge.ys\n'
           '"$NEXTPNR_ECP5" --quiet --report report.json --timing-allow-fail --seed 2 --log hashforge.tim '
@@ -43,13 +44,14 @@ def test_the_estimate_is_the_slowest_clocks_and_none_without_one():
 
 def test_each_seed_gets_the_builds_command_with_its_seed_and_files(tmp_path):
     (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
-    assert seed_command(tmp_path, "nextpnr-ecp5", 7) == [
+    assert placement_command(tmp_path, "nextpnr-ecp5", 7, *seed_files(7)) == [
         "nextpnr-ecp5", "--quiet", "--timing-allow-fail", "--seed", "7", "--25k", "--package", "CABGA381",
         "--speed", "6", "--json", "hashforge.json", "--lpf", "hashforge.lpf", "--lpf-allow-unconstrained",
         "--no-route", "--write", "placed_seed7.json", "--log", "placed_seed7.log"]
     (tmp_path / "build_hashforge.sh").write_text(SCRIPT.replace("--seed 2 ", ""))
-    assert seed_command(tmp_path, "nextpnr-ecp5", 3)[-7:] == [
-        "--no-route", "--seed", "3", "--write", "placed_seed3.json", "--log", "placed_seed3.log"]
+    assert placement_command(tmp_path, "nextpnr-ecp5", 3, *seed_files(3))[-8:] == [
+        "--lpf-allow-unconstrained", "--seed", "3", "--no-route", "--write", "placed_seed3.json",
+        "--log", "placed_seed3.log"]
 
 
 def test_bad_directories_get_one_line_errors(tmp_path, capsys):
@@ -150,6 +152,7 @@ def test_an_unreadable_placement_gets_its_own_row(tmp_path):
     (tmp_path / "build_hashforge.sh").write_text(SCRIPT)
     (tmp_path / "hashforge.json").write_text("{}")
     (tmp_path / "placed_seed3.json").write_text('{"modules": {')
-    (tmp_path / "placed_seed3.log").write_text("Info: Max frequency for clock 'clk': 90.00 MHz\n")
+    (tmp_path / "placed_seed3.log").write_text("Info: Max frequency for clock 'clk': 90.00 MHz (FAIL at 100.00 MHz)\n")
     [result] = seed_sweep.sweep(tmp_path, [3], nextpnr="unused")
     assert "unreadable" in result.error and "delete it to place again" in result.error
+    assert result.estimate_mhz == 90.0
