@@ -108,11 +108,11 @@ def test_gateware_receiver_rejects_flipped_bit_and_cut_frame():
     assert crc_errors == 1
 
 
-def load_job(source, packet, clocks_per_byte=None):
+def load_job(source, packet, clocks_per_byte=None, registered_writes=False):
     """Run the job loader on ``packet`` (an Icarus packet or a JOB payload) behind a
     model of the receiver's read port; with ``clocks_per_byte``, a following packet
     overwrites the buffer from byte 0 at that rate, as one sent at once would."""
-    dut = JobLoader()
+    dut = JobLoader(registered_writes)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     buffer = bytearray(packet)
@@ -132,7 +132,7 @@ def load_job(source, packet, clocks_per_byte=None):
         await ctx.tick()
         ctx.set(dut.load_icarus, 0)
         ctx.set(dut.load_frame, 0)
-        for clock in range(1, 2 * JobLoader.clocks):
+        for clock in range(1, 2 * dut.clocks):
             if ctx.get(dut.done):
                 got["clocks"] = clock
                 got["job"] = ctx.get(dut.job.as_value()).to_bytes(frames.payload_length(FrameType.JOB), "little")
@@ -143,29 +143,31 @@ def load_job(source, packet, clocks_per_byte=None):
     sim.add_process(read_port)
     sim.run()
     assert "job" in got, "the loader never signalled done"
-    assert got["clocks"] <= JobLoader.clocks
+    assert got["clocks"] <= dut.clocks
     return frames.unpack_payload(FrameType.JOB, got["job"])
 
 
+@pytest.mark.parametrize("registered_writes", [False, True], ids=["direct", "registered"])
 @pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-packet-at-once"])
-def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte):
+def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte, registered_writes):
     rng = random.Random(7)
     mid = [rng.getrandbits(32) for _ in range(8)]
     tail = [rng.getrandbits(32) for _ in range(3)]
-    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte)
+    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte, registered_writes)
     assert job["midstate"] == tuple(mid) and job["tail"] == tuple(tail)
     assert (job["job_id"], job["flags"], job["target"], job["first"], job["last"]) == (0, 0, 0, 0, 0xFFFFFFFF)
 
 
+@pytest.mark.parametrize("registered_writes", [False, True], ids=["direct", "registered"])
 @pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-frame-at-once"])
-def test_job_loader_copies_job_frames(clocks_per_byte):
+def test_job_loader_copies_job_frames(clocks_per_byte, registered_writes):
     rng = random.Random(8)
     fields = dict(job_id=0xA5, flags=1, target=rng.getrandbits(32), first=rng.getrandbits(32),
                   last=rng.getrandbits(32), midstate=tuple(rng.getrandbits(32) for _ in range(8)),
                   tail=tuple(rng.getrandbits(32) for _ in range(3)))
     # (A following frame's payload starts 4 bytes later still: sync, type, length.)
     payload = frames.pack_payload(FrameType.JOB, **fields)
-    assert load_job("frame", payload, clocks_per_byte) == fields
+    assert load_job("frame", payload, clocks_per_byte, registered_writes) == fields
 
 
 def test_gateware_transmitter_matches_host_encoding():
