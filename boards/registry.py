@@ -5,6 +5,21 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class MeasuredBuild:
+    """The whole-device build a board's default was chosen from (`hashforge build --board B
+    --json` at the default's options): what `hashforge boards` shows on a machine that has not
+    built the board itself."""
+    luts: int                   # iCE40: logic cells; ECP5: TRELLIS_COMB (LUT4s after packing)
+    ffs: int
+    fmax_mhz: float             # nextpnr's routed Fmax
+    pll_mhz: float              # the clock the PLL makes for the default's --freq
+
+    @property
+    def meets_timing(self):
+        return self.fmax_mhz >= self.pll_mhz
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     module: str                 # amaranth_boards module
@@ -24,6 +39,11 @@ class Board:
     pll_pad: bool = False       # iCE40: the oscillator is on the PLL's own pad (SB_PLL40_PAD)
     timing_weight: int | None = None    # nextpnr placer's timing weight; None: nextpnr's own (10)
     seed: int = 1               # nextpnr's placement seed the default was measured with
+    measured: MeasuredBuild | None = None   # the default's build, where one was measured
+
+    def mhs(self, pll_mhz):
+        """The hashrate the default configuration promises at ``pll_mhz``."""
+        return pll_mhz * self.cores / self.clocks_per_nonce
 
     def platform_class(self):
         return getattr(importlib.import_module(f"amaranth_boards.{self.module}"), self.platform)
@@ -44,6 +64,7 @@ BOARDS = {b.name: b for b in [
     _ice40("icebreaker", "icebreaker", "ICEBreakerPlatform", "iCE40UP5K-SG48", "FT2232H", "ice40_generic",
            primary=True, pll_pad=True, notes="openFPGALoader has no icebreaker entry; -b ice40_generic works",
            clocks_per_nonce=64, freq_mhz=27.0,
+           measured=MeasuredBuild(5001, 2087, 28.12, 27.0),
            basis="measured: L=64 (no job precompute) 5001 logic cells (of 5280), 2087 FFs, Fmax 28.12 MHz "
                  "at 27 MHz = 0.42 MH/s (designs a few commits earlier: 27.12, 27.94, 27.42); 28.125 MHz "
                  "missed with three placement seeds (Fmax 27.32, 27.71, 27.12, an earlier design; the one "
@@ -51,6 +72,7 @@ BOARDS = {b.name: b for b in [
                  "L=61 does not fit"),
     _ecp5("ulx3s-12f", "ulx3s", "ULX3S_12F_Platform", "LFE5U-12F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=31, freq_mhz=100.0, timing_weight=30,
+          measured=MeasuredBuild(9473, 5335, 105.64, 100.0),
           basis="measured: L=31 9473 LUTs (of 12k), 5335 FFs, Fmax 105.64 MHz at 100 MHz = 3.23 MH/s with "
                 "the placer's timing weight at 30 (designs a few commits earlier: 107.2, 103.55, 100.8; "
                 "nextpnr's 10: Fmax 96.3, missed; 95.0 at 95 MHz); 106.25 MHz misses (98.5, and 102.2 "
@@ -58,6 +80,7 @@ BOARDS = {b.name: b for b in [
                 "unit; not built"),
     _ecp5("ulx3s-25f", "ulx3s", "ULX3S_25F_Platform", "LFE5U-25F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=12, freq_mhz=100.0, timing_weight=30,
+          measured=MeasuredBuild(20931, 10645, 105.54, 100.0),
           basis="measured: L=12 20931 LUTs (of 24k), 10645 FFs, Fmax 105.54 MHz at 100 MHz = 8.33 MH/s "
                 "with the placer's timing weight at 30; 103.125 MHz missed with seeds 1 and 2 (Fmax "
                 "101.18, 101.35), though designs a few commits earlier met it (103.9, 103.76; the longest "
@@ -66,6 +89,7 @@ BOARDS = {b.name: b for b in [
                 "before the block-RAM K tables: 16022 LUTs, Fmax 64.5 MHz = 3.91 MH/s)"),
     _ecp5("ulx3s-45f", "ulx3s", "ULX3S_45F_Platform", "LFE5U-45F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=6, freq_mhz=94.0, timing_weight=30,
+          measured=MeasuredBuild(36527, 18089, 96.55, 93.75),
           basis="measured: L=6 36527 LUTs (of 44k), 18089 FFs, Fmax 96.55 MHz at 93.75 MHz = 15.6 MH/s "
                 "with the placer's timing weight at 30 (the design one commit before the core's drop-count "
                 "register; an earlier one: 97.1) (Fmax 94.7 at 87.5; 96.875 misses at 90.0; nextpnr's 10: "
@@ -79,6 +103,7 @@ BOARDS = {b.name: b for b in [
                 "(yosys: L=4 46.7k LUTs)"),
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=92.5, timing_weight=30, seed=2,
+          measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
           basis="measured: fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
                 "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
@@ -105,6 +130,7 @@ BOARDS = {b.name: b for b in [
            notes="HX1K: 1280 logic cells, too small for a core with the protocol; listed, builds will not fit"),
     _ice40("ice40-hx8k-b-evn", "ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "iCE40HX8K-CT256", "FT2232H",
            "ice40_generic", clocks_per_nonce=61, freq_mhz=62.0,
+           measured=MeasuredBuild(5974, 2447, 65.18, 62.25),
            basis="measured: L=61 5974 logic cells (of 7680), 2447 FFs, Fmax 65.18 MHz at 62.25 MHz = "
                  "1.02 MH/s; 65.25 MHz missed with seeds 1-4 (Fmax 64.67, 61.79, 61.05, 63.50; with the "
                  "timing weight at 30: 62.24) and 63.75 with seed 1 (63.66), though designs a few commits "

@@ -285,6 +285,7 @@ def cmd_boards(args):
                                                            "freq_mhz": board.freq_mhz,
                                                            "timing_weight": board.timing_weight,
                                                            "seed": board.seed},
+                     "measured_default": _measured_default(board),
                      "last_build": None if last is None else {
                          k: last[k] for k in ("luts", "ffs", "fmax_mhz", "pll_mhz", "mhs_at_pll", "meets_timing")},
                      "notes": board.notes, "default_basis": board.basis})
@@ -294,16 +295,36 @@ def cmd_boards(args):
         return 0
     print(f"{'board':18} {'device':16} {'USB-UART bridge':20} {'default config':24} last build")
     for row in rows:
-        d, last = row["default"], row["last_build"]
+        d = row["default"]
         default = f"{d['cores']}x cpn {d['clocks_per_nonce']} @ {d['freq_mhz']:g} MHz"
-        figures = (f"{last['luts']} LUTs, {last['ffs']} FFs, Fmax {last['fmax_mhz']:.1f} MHz, "
-                   f"{last['mhs_at_pll']:.3f} MH/s" if last and last.get("fmax_mhz") else "-")
         print(f"{row['board'] + (' *' if row['primary'] else ''):18} {row['device']:16} {row['bridge']:20} "
-              f"{default:24} {figures}")
-    print("* primary boards. Left out of amaranth-boards' iCE40/ECP5 platforms:")
+              f"{default:24} {_build_figures(row)}")
+    print("* primary boards. Last build: this machine's (build directory), else (m) the build the "
+          "default was measured from.\nLeft out of amaranth-boards' iCE40/ECP5 platforms:")
     for names, reason in registry.LEFT_OUT.items():
         print(f"  {names}: {reason}")
     return 0
+
+
+def _measured_default(board):
+    measured = board.measured
+    if measured is None:
+        return None
+    return {"luts": measured.luts, "ffs": measured.ffs, "fmax_mhz": measured.fmax_mhz,
+            "pll_mhz": measured.pll_mhz, "mhs_at_pll": board.mhs(measured.pll_mhz),
+            "meets_timing": measured.meets_timing}
+
+
+def _build_figures(row):
+    """This machine's last build of the board, else the measured default's build (m)."""
+    figures, mark = row["last_build"], ""
+    if not (figures and figures.get("fmax_mhz")):
+        figures, mark = row["measured_default"], "(m) "
+    if not figures:
+        return "-"
+    met = "met" if figures["meets_timing"] else "missed"
+    return (f"{mark}{figures['luts']} LUTs, {figures['ffs']} FFs, Fmax {figures['fmax_mhz']:.1f} MHz "
+            f"at {figures['pll_mhz']:.2f} ({met}), {figures['mhs_at_pll']:.3f} MH/s")
 
 
 def cmd_build(args):

@@ -32,6 +32,29 @@ def test_boards_lists_primary_boards():
     assert rows["icebreaker"]["default"]["timing_weight"] is None
 
 
+def test_a_measured_default_is_the_build_of_that_default():
+    """Every default measured on a board carries that build's figures, at the clock the
+    board's PLL makes for the default's frequency, and `hashforge boards` shows them on a
+    machine that has not built the board."""
+    from hashforge.boards import registry
+    from hashforge.boards.build import pll_setting
+    measured = [b for b in registry.BOARDS.values() if b.basis.startswith("measured")]
+    assert {b.name for b in measured} >= {"icebreaker", "ulx3s-12f", "ulx3s-85f"}
+    for board in measured:
+        assert board.measured is not None, board.name
+        pll_mhz = pll_setting(board, board.platform_class()(), board.freq_mhz).output_hz / 1e6
+        assert board.measured.pll_mhz == pytest.approx(pll_mhz, abs=0.005), board.name
+    result = hashforge("boards", "--json", "--build-dir", "/nonexistent")
+    rows = {row["board"]: row for row in map(json.loads, result.stdout.splitlines())}
+    icebreaker = rows["icebreaker"]
+    assert icebreaker["last_build"] is None
+    assert icebreaker["measured_default"]["mhs_at_pll"] == pytest.approx(27.0 / 64)
+    assert rows["icestick"]["measured_default"] is None
+    table = hashforge("boards", "--build-dir", "/nonexistent").stdout
+    line = next(l for l in table.splitlines() if l.startswith("ulx3s-12f"))
+    assert "(m) 9473 LUTs" in line and "3.226 MH/s" in line
+
+
 def test_build_with_an_impossible_size_names_the_option(tmp_path):
     result = hashforge("build", "--board", "icebreaker", "--clocks-per-nonce", "62", "--build-dir", str(tmp_path))
     lines = result.stderr.strip().splitlines()
