@@ -108,26 +108,33 @@ def test_gateware_receiver_rejects_flipped_bit_and_cut_frame():
     assert crc_errors == 1
 
 
-def load_job(source, packet, clocks_per_byte=None, registered_writes=False):
+def load_job(source, packet, clocks_per_byte=None, registered_writes=False, earlier_frame=None):
     """Run the job loader on ``packet`` (an Icarus packet or a JOB payload) behind a
     model of the receiver's read port; with ``clocks_per_byte``, a following packet
-    overwrites the buffer from byte 0 at that rate, as one sent at once would."""
+    overwrites the buffer from byte 0 at that rate, as one sent at once would. With
+    ``earlier_frame``, that JOB payload is loaded first."""
     dut = JobLoader(registered_writes)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
-    buffer = bytearray(packet)
+    buffer = bytearray(earlier_frame or packet)
     got = {}
 
     async def read_port(ctx):
-        clock = 0
         async for _, _, icarus_address, frame_address in ctx.tick().sample(dut.icarus_address, dut.frame_address):
-            clock += 1
+            got["clock"] = clock = got.get("clock", 0) + 1
             if clocks_per_byte and clock % clocks_per_byte == 0 and clock // clocks_per_byte <= len(buffer):
                 buffer[clock // clocks_per_byte - 1] ^= 0xFF
             ctx.set(dut.icarus_data, buffer[icarus_address] if icarus_address < len(buffer) else 0)
             ctx.set(dut.frame_data, buffer[frame_address] if frame_address < len(buffer) else 0)
 
     async def testbench(ctx):
+        if earlier_frame:
+            ctx.set(dut.load_frame, 1)
+            await ctx.tick()
+            ctx.set(dut.load_frame, 0)
+            await ctx.tick().until(dut.done)
+            buffer[:] = packet
+            got["clock"] = 0        # the following packet's bytes count from this load
         ctx.set(dut.load_icarus if source == "icarus" else dut.load_frame, 1)
         await ctx.tick()
         ctx.set(dut.load_icarus, 0)
@@ -153,7 +160,10 @@ def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte,
     rng = random.Random(7)
     mid = [rng.getrandbits(32) for _ in range(8)]
     tail = [rng.getrandbits(32) for _ in range(3)]
-    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte, registered_writes)
+    # A frame's job first: the Icarus load must set every field its packet does not carry.
+    earlier = frames.pack_payload(FrameType.JOB, job_id=0x5A, flags=1, target=0x12345678, first=7,
+                                  last=9, midstate=(1,) * 8, tail=(2,) * 3)
+    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte, registered_writes, earlier)
     assert job["midstate"] == tuple(mid) and job["tail"] == tuple(tail)
     assert (job["job_id"], job["flags"], job["target"], job["first"], job["last"]) == (0, 0, 0, 0, 0xFFFFFFFF)
 
