@@ -104,7 +104,10 @@ BOARDS = {b.name: b for b in [
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=92.5, timing_weight=30, seed=2,
           measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
-          basis="measured: fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
+          basis="measured on the netlist before the registered control paths (commit 603be0f; main's "
+                "netlist at this default, seed 2, places at an estimate of 91.70 MHz against that one's 95.19, "
+                "not yet routed to the end; at 100 MHz seeds 2, 3, 4 place at 69.13, 73.18, 90.05): "
+                "fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
                 "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
                 "30 and seed 2 (the longest path a round: 9.99 ns, 5.91 of it routing); at 100 MHz placement "
