@@ -506,8 +506,10 @@ def build_parser():
     p.set_defaults(func=cmd_mine)
 
     p = sub.add_parser("boards", help="supported boards, their default configuration and last build")
-    p.add_argument("--build-dir", default="build/boards")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--build-dir", default="build/boards",
+                   help="where `hashforge build` keeps its builds, read for each board's last build "
+                        "(default build/boards); boards not built there show their measured default (m)")
+    p.add_argument("--json", action="store_true", help="one JSON object a board")
     p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("build", help="build a bitstream with Yosys and nextpnr (YoWASP)")

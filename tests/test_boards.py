@@ -44,6 +44,9 @@ def test_a_measured_default_is_the_build_of_that_default():
         assert board.measured is not None, board.name
         pll_mhz = pll_setting(board, board.platform_class()(), board.freq_mhz).output_hz / 1e6
         assert board.measured.pll_mhz == pytest.approx(pll_mhz, abs=0.005), board.name
+        # The figures are the ones the basis gives in words (one measurement, told twice).
+        for figure in (board.measured.luts, board.measured.ffs, board.measured.fmax_mhz):
+            assert f" {figure:g} " in board.basis.replace(",", " "), (board.name, figure)
     result = hashforge("boards", "--json", "--build-dir", "/nonexistent")
     rows = {row["board"]: row for row in map(json.loads, result.stdout.splitlines())}
     icebreaker = rows["icebreaker"]
