@@ -26,11 +26,15 @@ class BuildLogWatcher:
     reads the logs in ``out_dir`` every ``poll_seconds``; routing is reported at most
     every ``routing_every_seconds``. Use as a context manager around the build; logs
     left by an earlier, interrupted build in the same directory are removed first, so
-    nothing stale is reported."""
+    nothing stale is reported. ``yosys_log`` None: a run with no Yosys step (routing a
+    placed netlist), whose directory's Yosys log is left alone."""
 
-    def __init__(self, out_dir, progress, poll_seconds=2.0, routing_every_seconds=60.0, clock=time.monotonic):
+    def __init__(self, out_dir, progress, poll_seconds=2.0, routing_every_seconds=60.0, clock=time.monotonic,
+                 yosys_log=YOSYS_LOG, nextpnr_log=NEXTPNR_LOG):
         self.out_dir = out_dir
         self.progress = progress
+        self.yosys_log = yosys_log
+        self.nextpnr_log = nextpnr_log
         self.poll_seconds = poll_seconds
         self.routing_every_seconds = routing_every_seconds
         self.clock = clock
@@ -44,8 +48,9 @@ class BuildLogWatcher:
         self._thread = None
 
     def __enter__(self):
-        for name in (YOSYS_LOG, NEXTPNR_LOG):
-            (self.out_dir / name).unlink(missing_ok=True)
+        for name in (self.yosys_log, self.nextpnr_log):
+            if name is not None:
+                (self.out_dir / name).unlink(missing_ok=True)
         self.started = self.clock()
         self._thread = threading.Thread(target=self._run, name="build-log-watcher", daemon=True)
         self._thread.start()
@@ -62,11 +67,11 @@ class BuildLogWatcher:
             self.poll()
 
     def poll(self):
-        if not self._yosys_seen and (self.out_dir / YOSYS_LOG).exists():
+        if self.yosys_log and not self._yosys_seen and (self.out_dir / self.yosys_log).exists():
             self._yosys_seen = True
             self._say("Yosys: synthesizing")
         try:
-            with open(self.out_dir / NEXTPNR_LOG, errors="replace") as log:
+            with open(self.out_dir / self.nextpnr_log, errors="replace") as log:
                 log.seek(self._offset)
                 text = log.read()
                 self._offset = log.tell()

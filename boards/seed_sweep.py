@@ -3,7 +3,8 @@
 On the 85F a placement takes about ten minutes and routing one an hour or two, and the
 seed alone moves nextpnr's Fmax estimate after placement a long way (71.5 to 95.1 MHz
 on one netlist at 100 MHz). So place the seeds first, read each estimate, and route
-only the best (``hashforge build`` with the same options and ``--seed N``):
+only the best (``hashforge build`` with the same options and ``--seed N``, or the kept
+placement itself with ``route_placed``):
 
     python -m hashforge.boards.seed_sweep BUILD_DIR --seeds 1-6 [--jobs 2]
 
@@ -171,7 +172,8 @@ def _run(args):
     if best is None:
         print("no seed placed: see the logs above", file=sys.stderr)
         return 1
-    print(f"best: seed {best.seed}; route it with `hashforge build` and the same options plus --seed {best.seed}")
+    print(f"best: seed {best.seed}; route it with `hashforge build` and the same options plus --seed {best.seed}, "
+          f"or its placement as it is: python -m hashforge.boards.route_placed {args.build_dir} --seed {best.seed}")
     return 0
 
 

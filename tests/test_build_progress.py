@@ -92,3 +92,20 @@ def test_the_watcher_runs_beside_the_build_and_ignores_an_earlier_builds_logs(tm
     assert [m.split("] ", 1)[1] for m in messages] == [
         "nextpnr: routing 275102 arcs", "nextpnr: routing complete",
         "nextpnr: Fmax routed: 100.15 MHz for 92.86 MHz (meets it)"]
+
+
+def test_a_route_without_yosys_reads_its_own_log_and_leaves_the_builds_logs(tmp_path):
+    """route_placed's watcher: its own nextpnr log (an earlier try's removed), the build's
+    Yosys and nextpnr logs untouched."""
+    for name in (YOSYS_LOG, NEXTPNR_LOG, "routed_seed3.log"):
+        (tmp_path / name).write_text(PLACING + PLACED)
+    messages = []
+    with BuildLogWatcher(tmp_path, messages.append, poll_seconds=0.01, yosys_log=None,
+                         nextpnr_log="routed_seed3.log"):
+        time.sleep(0.05)
+        assert messages == []
+        (tmp_path / "routed_seed3.log").write_text(ROUTING + ROUTED)
+    assert [m.split("] ", 1)[1] for m in messages] == [
+        "nextpnr: routing 275102 arcs", "nextpnr: routing complete",
+        "nextpnr: Fmax routed: 100.15 MHz for 92.86 MHz (meets it)"]
+    assert (tmp_path / YOSYS_LOG).read_text() == (tmp_path / NEXTPNR_LOG).read_text() == PLACING + PLACED
