@@ -19,12 +19,11 @@ may route to a slightly different Fmax; that build is the one to flash and to re
 import argparse
 import pathlib
 import shlex
-import signal
 import subprocess
 import sys
 
 from .build_progress import NEXTPNR_FMAX, BuildLogWatcher
-from .seed_sweep import seed_files
+from .seed_sweep import check_build_directory, run_stopping_tools_on_sigterm, seed_files
 
 
 def routed_files(seed):
@@ -138,21 +137,13 @@ def main(argv=None):
     parser.add_argument("build_dir", metavar="BUILD_DIR", help="an ECP5 build's directory with seed_sweep's placements")
     parser.add_argument("--seed", type=int, required=True, help="the placed seed to route (placed_seed<N>.json)")
     args = parser.parse_args(argv)
-    # Stopped by a signal, nextpnr stops too (_run_to_end's finally).
-    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    try:
-        return _run(args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return run_stopping_tools_on_sigterm(_run, args)
 
 
 def _run(args):
     build_dir = pathlib.Path(args.build_dir)
     try:
-        if not build_dir.is_dir():
-            raise ValueError("not a directory: give the build directory `hashforge build` printed")
-        if not (build_dir / "build_hashforge.sh").exists():
-            raise ValueError("no build_hashforge.sh: give the build directory `hashforge build` printed")
+        check_build_directory(build_dir)
         fmax, target, met = route(build_dir, args.seed,
                                   progress=lambda message: print(message, file=sys.stderr, flush=True))
     except (OSError, ValueError, RuntimeError) as error:

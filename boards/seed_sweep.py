@@ -132,6 +132,24 @@ def sweep(build_dir, seeds, jobs=2, nextpnr=None, progress=None):
     return sorted(results, key=lambda r: (bool(r.error), -(r.estimate_mhz or 0), -(r.model_mhz or 0)))
 
 
+def check_build_directory(build_dir):
+    """Raises ValueError, saying what to give instead, unless ``build_dir`` is a build's directory."""
+    if not pathlib.Path(build_dir).is_dir():
+        raise ValueError("not a directory: give the build directory `hashforge build` printed")
+    if not (pathlib.Path(build_dir) / "build_hashforge.sh").exists():
+        raise ValueError("no build_hashforge.sh: give the build directory `hashforge build` printed")
+
+
+def run_stopping_tools_on_sigterm(run, args):
+    """``run(args)`` with SIGTERM turned into SystemExit, so the ``finally`` that stops the
+    nextpnr processes it started runs then too."""
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    try:
+        return run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m hashforge.boards.seed_sweep",
                                      description=__doc__.split("\n")[0])
@@ -139,12 +157,7 @@ def main(argv=None):
     parser.add_argument("--seeds", default="1-4", help="seeds to place: 1-6, or 2,5,9 (default 1-4)")
     parser.add_argument("--jobs", type=int, default=2, help="placements at a time (default 2; each is one core)")
     args = parser.parse_args(argv)
-    # Stopped by a signal, the placements it started stop too (the sweep's finally).
-    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    try:
-        return _run(args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return run_stopping_tools_on_sigterm(_run, args)
 
 
 def _run(args):
@@ -152,10 +165,7 @@ def _run(args):
         seeds = parse_seeds(args.seeds)
         if args.jobs < 1:
             raise ValueError(f"--jobs must be 1 or more, got {args.jobs}")
-        if not pathlib.Path(args.build_dir).is_dir():
-            raise ValueError("not a directory: give the build directory `hashforge build` printed")
-        if not (pathlib.Path(args.build_dir) / "build_hashforge.sh").exists():
-            raise ValueError("no build_hashforge.sh: give the build directory `hashforge build` printed")
+        check_build_directory(args.build_dir)
         results = sweep(args.build_dir, seeds, args.jobs,
                         progress=lambda message: print(message, file=sys.stderr, flush=True))
     except (OSError, ValueError) as error:
