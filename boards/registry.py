@@ -106,7 +106,7 @@ BOARDS = {b.name: b for b in [
           measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
           basis="measured on the netlist before the registered control paths (commit 603be0f; main's "
                 "netlist at this default, seed 2, places at an estimate of 91.70 MHz against that one's 95.19, "
-                "not yet routed to the end; at 100 MHz seeds 2, 3, 4 place at 69.13, 73.18, 90.05): "
+                "its router1 stalled with 25.8k arcs left after two hours; at 100 MHz seeds 2-7 place at 69-90): "
                 "fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
                 "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
