@@ -213,15 +213,21 @@ def _trace(cells, location, arrival, input_arrival, delay, name, port):
 PLACED = "placed.json"
 
 
+def build_script_words(build_dir, tool_variable):
+    """The arguments of the step in ``build_hashforge.sh`` that runs ``$tool_variable``."""
+    script = (pathlib.Path(build_dir) / "build_hashforge.sh").read_text()
+    line = next((line for line in script.splitlines() if line.startswith(f'"${tool_variable}"')), None)
+    if line is None:
+        tool = tool_variable.lower().replace("_", "-")
+        raise ValueError(f"no {tool} step in build_hashforge.sh: only ECP5 builds are read here")
+    return shlex.split(line)[1:]
+
+
 def placement_command(build_dir, nextpnr, seed=None, placed=PLACED, log="placed.log"):
     """The build script's nextpnr command, made to stop after placement and write the
     placed netlist ``placed`` (no report, no bitstream configuration; its own ``log``);
     with ``seed``, that seed instead of the build's."""
-    script = (pathlib.Path(build_dir) / "build_hashforge.sh").read_text()
-    line = next((line for line in script.splitlines() if line.startswith('"$NEXTPNR_ECP5"')), None)
-    if line is None:
-        raise ValueError("no nextpnr-ecp5 step in build_hashforge.sh: placed_timing reads ECP5 builds")
-    words, command, skip = shlex.split(line)[1:], [nextpnr], {"--report", "--log", "--textcfg"}
+    words, command, skip = build_script_words(build_dir, "NEXTPNR_ECP5"), [nextpnr], {"--report", "--log", "--textcfg"}
     while words:
         word = words.pop(0)
         if word in skip:

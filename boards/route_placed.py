@@ -18,11 +18,11 @@ may route to a slightly different Fmax; that build is the one to flash and to re
 
 import argparse
 import pathlib
-import shlex
 import subprocess
 import sys
 
 from .build_progress import NEXTPNR_FMAX, BuildLogWatcher
+from .placed_timing import build_script_words
 from .seed_sweep import check_build_directory, run_stopping_tools_on_sigterm, seed_files
 
 
@@ -30,14 +30,6 @@ def routed_files(seed):
     """The files routing seed ``seed``'s placement writes: log, report, configuration, bitstream."""
     stem = f"routed_seed{seed}"
     return f"{stem}.log", f"{stem}.report.json", f"{stem}.config", f"{stem}.bit"
-
-
-def _script_command(build_dir, tool_variable):
-    script = (pathlib.Path(build_dir) / "build_hashforge.sh").read_text()
-    line = next((line for line in script.splitlines() if line.startswith(f'"${tool_variable}"')), None)
-    if line is None:
-        raise ValueError(f"no {tool_variable} step in build_hashforge.sh: route_placed reads ECP5 builds")
-    return shlex.split(line)[1:]
 
 
 def _replaced(words, values):
@@ -54,7 +46,7 @@ def routing_command(build_dir, nextpnr, seed):
     """The build script's nextpnr command, made to read seed ``seed``'s placed netlist,
     keep its placement and route it into this seed's files."""
     log, report, config, _ = routed_files(seed)
-    words = _replaced(_script_command(build_dir, "NEXTPNR_ECP5"), {
+    words = _replaced(build_script_words(build_dir, "NEXTPNR_ECP5"), {
         "--json": seed_files(seed)[0], "--seed": str(seed),
         "--log": log, "--report": report, "--textcfg": config})
     return [nextpnr] + words + ["--no-place"]
@@ -63,7 +55,7 @@ def routing_command(build_dir, nextpnr, seed):
 def packing_command(build_dir, ecppack, seed):
     """The build script's ecppack command for this seed's routed configuration (no SVF)."""
     _, _, config, bitstream = routed_files(seed)
-    words = _script_command(build_dir, "ECPPACK")
+    words = build_script_words(build_dir, "ECPPACK")
     if "--svf" in words:
         at = words.index("--svf")
         del words[at:at + 2]
@@ -73,11 +65,8 @@ def packing_command(build_dir, ecppack, seed):
 def routed_fmax(log_text):
     """(Fmax MHz, target MHz, met) of the slowest clock after routing: the last Fmax lines
     of nextpnr's log are the routed ones; None if routing did not finish."""
-    lines = log_text.splitlines()
-    if not any(line.startswith("Info: Routing complete") for line in lines):
-        return None
-    after = lines[max(i for i, line in enumerate(lines) if line.startswith("Info: Routing complete")):]
-    found = [match for match in map(NEXTPNR_FMAX.match, after) if match]
+    _, routed, after = log_text.rpartition("Info: Routing complete")
+    found = [match for match in map(NEXTPNR_FMAX.match, after.splitlines()) if match] if routed else []
     if not found:
         return None
     slowest = min(found, key=lambda match: float(match[2]))
