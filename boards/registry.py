@@ -105,8 +105,9 @@ BOARDS = {b.name: b for b in [
           clocks_per_nonce=1, freq_mhz=92.5, timing_weight=30, seed=2,
           measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
           basis="measured on the netlist before the registered control paths (commit 603be0f; main's "
-                "netlist at this default, seed 2, places at an estimate of 91.70 MHz against that one's 95.19, "
-                "its router1 stalled with 25.8k arcs left after two hours; at 100 MHz seeds 2-7 place at 69-90): "
+                "netlist has not been routed to the end: at 100 MHz seeds 2, 4, 5 place at estimates of 101.08, "
+                "88.84, 108.41, and router1 had about 100k arcs left after 40 minutes; the netlist before "
+                "the loader's copies stalled at this default with 25.8k left after two hours): "
                 "fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
                 "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
