@@ -106,7 +106,7 @@ BOARDS = {b.name: b for b in [
           measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
           basis="measured on the netlist before the registered control paths (commit 603be0f; main's "
                 "netlist has not been routed to the end: at 100 MHz seeds 2, 4, 5 place at estimates of 101.08, "
-                "88.84, 108.41, and router1 had about 100k arcs left after 40 minutes; the netlist before "
+                "88.84, 108.41, and router1 stalled with 82k arcs left after 85 minutes (seed 5); the netlist before "
                 "the loader's copies stalled at this default with 25.8k left after two hours): "
                 "fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
