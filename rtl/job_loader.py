@@ -40,19 +40,11 @@ class JobLoader(wiring.Component):
     busy : Out(1)
     done : Out(1)
         Pulses once ``job`` holds the whole new job.
-
-    Parameters
-    ----------
-    registered_writes : bool
-        Write the job register from registers (the byte, and a one-hot enable per job
-        byte) a clock later, so that nothing but a wire lies between them and the job
-        bytes. A fully pipelined core reads the job bytes all over the die, and the byte
-        decode and the choice of receiver in front of them ran 100-115 tiles to their
-        far readers' copies (85F placements at 100 MHz).
     """
 
-    def __init__(self, registered_writes=False):
-        self.registered_writes = registered_writes
+    clocks = JOB_BYTES + 2
+
+    def __init__(self):
         super().__init__({
             "load_icarus": In(1),
             "load_frame": In(1),
@@ -64,11 +56,6 @@ class JobLoader(wiring.Component):
             "busy": Out(1),
             "done": Out(1),
         })
-
-    @property
-    def clocks(self):
-        """Clocks from a load request to ``done``, at most."""
-        return JOB_BYTES + 2 + int(self.registered_writes)
 
     def elaborate(self, platform):
         m = Module()
@@ -119,18 +106,9 @@ class JobLoader(wiring.Component):
         ]
         with m.If(self.load_frame):
             m.d.sync += from_icarus.eq(0)
-        byte = Mux(from_icarus, self.icarus_data, self.frame_data)
-        job_bytes = self.job.as_value()
-        if self.registered_writes:
-            written_byte = Signal(8)
-            write_enables = Signal(JOB_BYTES)
-            m.d.sync += [written_byte.eq(byte), write_enables.eq(Mux(writing, 1 << write_index, 0))]
-            for i in range(JOB_BYTES):
-                with m.If(write_enables[i]):
-                    m.d.sync += job_bytes.word_select(i, 8).eq(written_byte)
-        else:
-            with m.If(writing):
-                m.d.sync += job_bytes.word_select(write_index, 8).eq(byte)
+        with m.If(writing):
+            m.d.sync += self.job.as_value().word_select(write_index, 8).eq(
+                Mux(from_icarus, self.icarus_data, self.frame_data))
         # Icarus: the fixed fields, then the packet from its first byte. The fixed fields
         # are written a clock after the request, from a register: written by the request
         # itself (decoded from the receivers in the same clock) they became a synchronous
@@ -145,13 +123,7 @@ class JobLoader(wiring.Component):
             m.d.sync += [getattr(self.job, name).eq(value) for name, value in ICARUS_FIXED_FIELDS.items()]
         # The last write lands at the clock edge after step JOB_BYTES - 1's data.
         last_write = writing & (step == JOB_BYTES)
-        if self.registered_writes:
-            # One clock later: the registered write lands at the edge after the enables.
-            last_enabled = Signal()
-            m.d.sync += [last_enabled.eq(last_write), self.done.eq(last_enabled)]
-            m.d.comb += self.busy.eq((step != JOB_BYTES) | writing | (write_enables != 0))
-        else:
-            with m.If(last_write):
-                m.d.sync += self.done.eq(1)
-            m.d.comb += self.busy.eq((step != JOB_BYTES) | writing)
+        with m.If(last_write):
+            m.d.sync += self.done.eq(1)
+        m.d.comb += self.busy.eq((step != JOB_BYTES) | writing)
         return m

@@ -33,16 +33,6 @@ class JobPrecompute(wiring.Component):
         Schedule words made only of W0..W2 and padding (registered from ``tail``).
     ready : Out(1)
         ``state3`` is valid.
-
-    Parameters
-    ----------
-    copy_midstate : bool
-        Take the midstate into a copy of its own at ``start`` and shift its bits out
-        of shift registers loaded from that copy, instead of selecting bit by bit from
-        ``midstate``. Fully pipelined, the job register the midstate comes from spreads
-        over the die with its readers, and the selects on the position counter ran to it
-        across the die (79-89 tiles in 85F placements at 100 MHz); the copy costs 512
-        flip-flops, which only that size has to spare.
     """
 
     # Positions: 0..31 load the midstate, then 32 per round; one clock more for the
@@ -50,8 +40,7 @@ class JobPrecompute(wiring.Component):
     positions = WORD * (1 + spec.JOB_CONSTANT_ROUNDS)
     clocks = positions + 1
 
-    def __init__(self, copy_midstate=False):
-        self.copy_midstate = copy_midstate
+    def __init__(self):
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -130,10 +119,7 @@ class JobPrecompute(wiring.Component):
         # The midstate bit to load, selected a clock ahead too: a 32-way select on the
         # counter straight into the state registers (which the fully pipelined core
         # reads as job words all over the die) was the 85F's longest path at 86 MHz.
-        if self.copy_midstate:
-            midstate_bits = self._midstate_shifted_out(m)
-        else:
-            midstate_bits = [ahead(self.midstate[i].bit_select(bit, 1), f"midstate_bit{i}") for i in range(8)]
+        midstate_bits = [ahead(self.midstate[i].bit_select(bit, 1), f"midstate_bit{i}") for i in range(8)]
         with m.If(active):
             for i, word in enumerate(words):
                 entering = Mux(loading, midstate_bits[i], round_in[i])
@@ -157,19 +143,3 @@ class JobPrecompute(wiring.Component):
             self.ready.eq(idle & ~self.start),
         ]
         return m
-
-    def _midstate_shifted_out(self, m):
-        """Bit ``p`` of each midstate word at loading position ``p``, from a copy taken at
-        ``start`` and shift registers loaded from it a clock later (the clock before
-        position 0, see ``upcoming``): bit 0 is always the one read."""
-        copy = Signal(data.ArrayLayout(32, 8), name="midstate_copy", reset_less=True)
-        with m.If(self.start):
-            m.d.sync += copy.eq(self.midstate)
-        reload = Signal()
-        m.d.sync += reload.eq(self.start)
-        bits = []
-        for i in range(8):
-            shifting = Signal(WORD, name=f"midstate_shift{i}", reset_less=True)
-            m.d.sync += shifting.eq(Mux(reload, copy[i], shifting >> 1))
-            bits.append(shifting[0])
-        return bits

@@ -72,10 +72,6 @@ class Miner(wiring.Component):
         # 85F's longest path at 95 MHz. The other sizes' shallower FIFOs never showed on a
         # critical path and are left as their measured builds had them.
         self.results_registered = not self.core_stalls and self.fifo_depth >= 256
-        # Fully pipelined, the core's result stage and the FIFO's block RAM sit far apart
-        # (91 tiles in an 85F placement): a register between them, so neither the core's
-        # result logic nor the FIFO's write logic has that wire in front of it.
-        self.results_staged = not self.core_stalls and self.clocks_per_nonce == 1
         super().__init__({
             "midstate": In(data.ArrayLayout(32, 8)),
             "tail": In(data.ArrayLayout(32, 3)),
@@ -111,10 +107,9 @@ class Miner(wiring.Component):
     def latency(self):
         """Clock edges from the one taking ``start`` until the range's first nonce, if it
         qualifies, is on ``results`` (two edges through the buffered result FIFO, and one
-        more through the register after it when ``results_registered``, one more through
-        the one before it when ``results_staged``)."""
+        more through the register after it when ``results_registered``)."""
         return (self.setup_clocks + core_latency(self.clocks_per_nonce) + FIFO_LATENCY
-                + int(self.results_registered) + int(self.results_staged))
+                + int(self.results_registered))
 
     def elaborate(self, platform):
         m = Module()
@@ -135,7 +130,7 @@ class Miner(wiring.Component):
         with m.If(precompute_start):
             m.d.sync += job_id.eq(self.job_id)
         if uses_job_precompute(self.clocks_per_nonce):
-            m.submodules.precompute = pre = JobPrecompute(copy_midstate=self.clocks_per_nonce == 1)
+            m.submodules.precompute = pre = JobPrecompute()
             m.d.comb += [pre.midstate.eq(midstate), pre.tail.eq(tail), pre.start.eq(precompute_start)]
             precompute_ready = pre.ready
         else:
@@ -206,25 +201,16 @@ class Miner(wiring.Component):
         for i, core in enumerate(cores):
             with m.If(granted == i):
                 m.d.comb += entry.nonce.eq(core.results.payload)
-            ready = 1 if self.results_staged else results_fifo.w_rdy
-            m.d.comb += core.results.ready.eq(ready & any_valid & (granted == i))
-        m.d.comb += entry.job_id.eq(job_id)
-        if self.results_staged:
-            # The FIFO has room for it (see ``hold_level``): the core never waits.
-            staged = Signal()
-            staged_entry = Signal(RESULT_LAYOUT)
-            m.d.sync += [staged.eq(any_valid), staged_entry.eq(entry)]
-            m.d.comb += [results_fifo.w_data.eq(staged_entry), results_fifo.w_en.eq(staged)]
-        else:
-            m.d.comb += [results_fifo.w_data.eq(entry), results_fifo.w_en.eq(any_valid)]
+            m.d.comb += core.results.ready.eq(results_fifo.w_rdy & any_valid & (granted == i))
+        m.d.comb += [entry.job_id.eq(job_id), results_fifo.w_data.eq(entry),
+                     results_fifo.w_en.eq(any_valid)]
         if self.cores > 1:
             with m.If(any_valid & results_fifo.w_rdy):
                 m.d.sync += turn.eq(Mux(granted == self.cores - 1, 0, granted + 1))
         if not self.core_stalls:
             # Room for every nonce in flight, the one fed while the registered hold is
-            # computed, the result stage and the register after it.
-            hold_level = (self.fifo_depth - len(stage_names(self.clocks_per_nonce)) - 2
-                          - int(self.results_staged))
+            # computed, and the result stage.
+            hold_level = self.fifo_depth - len(stage_names(self.clocks_per_nonce)) - 2
             hold = Signal()
             m.d.sync += hold.eq(results_fifo.level >= hold_level)
             m.d.comb += cores[0].hold.eq(hold)
@@ -258,8 +244,6 @@ class Miner(wiring.Component):
         busy = self.start | setting_up | precompute_start | (results_fifo.level != 0) | (hashed_now != 0)
         if self.results_registered:
             busy = busy | held
-        if self.results_staged:
-            busy = busy | staged
         for core, core_starting in zip(cores, starting):
             busy = busy | core.busy | core_starting
         m.d.sync += self.busy.eq(busy)

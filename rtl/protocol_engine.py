@@ -35,10 +35,6 @@ class ProtocolEngine(wiring.Component):
     gap_clocks : int
         A byte arriving this many clocks (up to ``GAP_TICK`` more) after the previous
         one begins a new packet or frame.
-    registered_job_writes : bool
-        Passed to the :class:`JobLoader` (for a fully pipelined core).
-    found_output : bool
-        Add ``found``, the low bit of the count of results sent (for an LED).
 
     Attributes
     ----------
@@ -54,15 +50,11 @@ class ProtocolEngine(wiring.Component):
     miner_busy : In(1)
     extended : Out(1)
         The mode (for an LED).
-    found : Out(1)
-        With ``found_output``: toggles with every result sent.
     """
 
-    def __init__(self, identity, gap_clocks, registered_job_writes=False, found_output=False):
+    def __init__(self, identity, gap_clocks):
         self.identity = {"version": frames.PROTOCOL_VERSION, **identity}
         self.gap_clocks = gap_clocks
-        self.registered_job_writes = registered_job_writes
-        self.found_output = found_output
         super().__init__({
             "rx": In(stream.Signature(8)),
             "framing_error": In(1),
@@ -74,7 +66,6 @@ class ProtocolEngine(wiring.Component):
             "nonces_hashed": In(64),
             "miner_busy": In(1),
             "extended": Out(1),
-            **({"found": Out(1)} if found_output else {}),
         })
 
     def elaborate(self, platform):
@@ -82,7 +73,7 @@ class ProtocolEngine(wiring.Component):
         m.submodules.icarus = icarus = IcarusReceiver()
         m.submodules.frames = receiver = FrameReceiver()
         m.submodules.transmitter = transmitter = FrameTransmitter()
-        m.submodules.loader = loader = JobLoader(self.registered_job_writes)
+        m.submodules.loader = loader = JobLoader()
         m.d.comb += [
             icarus.read_address.eq(loader.icarus_address), loader.icarus_data.eq(icarus.read_data),
             receiver.read_address.eq(loader.frame_address), loader.frame_data.eq(receiver.read_data),
@@ -110,8 +101,6 @@ class ProtocolEngine(wiring.Component):
 
         crc_errors, framing_errors, frames_dropped = Signal(16), Signal(16), Signal(16)
         results_sent = Signal(32)
-        if self.found_output:
-            m.d.comb += self.found.eq(results_sent[0])
         with m.If(receiver.crc_error):
             m.d.sync += crc_errors.eq(crc_errors + 1)
         with m.If(self.framing_error):

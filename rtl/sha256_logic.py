@@ -49,28 +49,24 @@ _job_word_register = None
 @contextlib.contextmanager
 def register_job_words(m):
     """While active, a job word (a job register, or logic or sums on them) is registered
-    (in ``m``'s sync domain, once per expression, through two registers) where it meets a
-    per-nonce word.
+    (in ``m``'s sync domain, once per expression) where it meets a per-nonce word.
 
     Fully pipelined, job words are logic on the job registers, not pipeline registers,
     and the job registers sit in one place while their readers span the die. Read
     directly, a sum of them put its carry chains on a per-nonce add's path (four chains
     from a tail word into a schedule partial on the 85F), and a plain job register
     its route across the die (the 85F's target into the check compare: 7.7 ns of
-    routing). Copies on the way to each reader leave the long route clocks of their own.
-    The job's words are loaded well over two clocks before its first nonce reaches a
-    round (the job precompute alone takes 128), so the two clocks of lag are unseen.
+    routing). A copy beside each reader leaves the long route a clock of its own. The
+    job's words are loaded well over a clock before its first nonce reaches a round (the
+    job precompute alone takes 128), so the clock of lag is unseen.
     """
     global _job_word_register
     cache = {}
 
     def registered(word):
         if id(word) not in cache:
-            # Two registers: the placer can put one by the job registers and one by the
-            # reader, so neither hop need cross the whole die (the lag is unseen too).
-            near_job = Signal(word.value.shape(), name=f"job_word{len(cache)}_sent", reset_less=True)
             reg = Signal(word.value.shape(), name=f"job_word{len(cache)}", reset_less=True)
-            m.d.sync += [near_job.eq(word.value), reg.eq(near_job)]
+            m.d.sync += reg.eq(word.value)
             cache[id(word)] = (word, JobWord(reg))     # the word kept: its id stays unique
         return cache[id(word)][1]
 

@@ -87,11 +87,8 @@ def stage_names(clocks_per_nonce):
     hash2 = len(split_rounds(HASH2_ROUNDS, clocks_per_nonce))
     # Skewed rounds leave the first hash's last a to a stage before the digest.
     unskew = ["unskew"] if skewed_rounds(clocks_per_nonce) else []
-    # Fully pipelined, the check's hit waits a stage before the result stage: the
-    # check sits at the end of the rounds and the result stage by the miner's FIFO.
-    hit = ["hit"] if clocks_per_nonce == 1 else []
     return (["feed"] + [f"hash1_s{i}" for i in range(hash1)] + unskew + ["digest"]
-            + [f"hash2_s{i}" for i in range(hash2)] + ["check"] + hit + ["result"])
+            + [f"hash2_s{i}" for i in range(hash2)] + ["check", "result"])
 
 
 def core_latency(clocks_per_nonce):
@@ -283,8 +280,6 @@ class Sha256dCore(wiring.Component):
             bundle, valid = self._transform_stage("digest", self._digest_in(bundle), valid, self._digest_to_hash2)
             bundle, valid = self._hash("hash2", bundle, valid, self.hash2_stages, HASH2_LAST_W)
             bundle, valid = self._transform_stage("check", {"e61": bundle["e"]}, valid, self._hit)
-            if "hit" in self.stage_names:
-                bundle, valid = self._transform_stage("hit", bundle, valid, dict)
         hit_in, check_valid = bundle["hit"], valid
 
         # Result stage: the nonce is the range's counter value at the same position in

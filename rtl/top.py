@@ -10,7 +10,6 @@ from amaranth.lib.wiring import In, Out
 from . import frames
 from .miner import Miner
 from .protocol_engine import ProtocolEngine
-from .skid_buffer import SkidBuffer
 from .uart_rx import UARTReceiver
 from .uart_tx import UARTTransmitter
 
@@ -56,11 +55,6 @@ class HashforgeTop(wiring.Component):
                              f"(nearest divisor {self.divisor} gives {clock_hz / self.divisor:.0f} baud)")
         self.miner_config = {"cores": cores, "clocks_per_nonce": clocks_per_nonce, "fifo_depth": fifo_depth}
         self.miner = Miner(**self.miner_config)
-        # A fully pipelined core fills the die, so the control around it is spread out:
-        # its long nets get registers at both ends (the job loader's writes, a skid
-        # buffer between miner and engine, the found LED from the engine's own count).
-        # The other sizes keep the netlists their board defaults were measured with.
-        self.spread_out = clocks_per_nonce == 1
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "found": Out(1),
                           "extended": Out(1)})
 
@@ -89,15 +83,7 @@ class HashforgeTop(wiring.Component):
         m.submodules.miner = miner = self.miner
         identity = {**self.miner_config, "clock_hz": self.clock_hz, "baud": self.baud,
                     "build_id": self.build_id}
-        m.submodules.engine = engine = ProtocolEngine(identity, self.gap_clocks,
-                                                      registered_job_writes=self.spread_out,
-                                                      found_output=self.spread_out)
-        results, miner_busy = miner.results, miner.busy
-        if self.spread_out:
-            m.submodules.results = skid = SkidBuffer(miner.results.payload.shape())
-            wiring.connect(m, miner.results, skid.i)
-            # A result in the buffer has left the miner but is not sent: still busy.
-            results, miner_busy = skid.o, miner.busy | skid.holding
+        m.submodules.engine = engine = ProtocolEngine(identity, self.gap_clocks)
 
         m.d.comb += [
             uart_rx.rx.eq(self.rx),
@@ -118,19 +104,14 @@ class HashforgeTop(wiring.Component):
             miner.job_id.eq(engine.job.job_id),
             miner.start.eq(engine.job_start),
             miner.abort.eq(engine.job_abort),
-            engine.results.valid.eq(results.valid),
-            engine.results.payload.eq(results.payload),
-            results.ready.eq(engine.results.ready),
+            engine.results.valid.eq(miner.results.valid),
+            engine.results.payload.eq(miner.results.payload),
+            miner.results.ready.eq(engine.results.ready),
             engine.nonces_hashed.eq(miner.nonces_hashed),
-            engine.miner_busy.eq(miner_busy),
+            engine.miner_busy.eq(miner.busy),
             self.busy.eq(miner.busy),
             self.extended.eq(engine.extended),
         ]
-        if self.spread_out:
-            # The engine's count, not a register of its own: that one sat by its LED pin,
-            # its enable 140 tiles away from the engine (85F placements at 100 MHz).
-            m.d.comb += self.found.eq(engine.found)
-        else:
-            with m.If(miner.results.valid & miner.results.ready):
-                m.d.sync += self.found.eq(~self.found)
+        with m.If(miner.results.valid & miner.results.ready):
+            m.d.sync += self.found.eq(~self.found)
         return m

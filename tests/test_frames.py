@@ -108,12 +108,12 @@ def test_gateware_receiver_rejects_flipped_bit_and_cut_frame():
     assert crc_errors == 1
 
 
-def load_job(source, packet, clocks_per_byte=None, registered_writes=False, earlier_frame=None):
+def load_job(source, packet, clocks_per_byte=None, earlier_frame=None):
     """Run the job loader on ``packet`` (an Icarus packet or a JOB payload) behind a
     model of the receiver's read port; with ``clocks_per_byte``, a following packet
     overwrites the buffer from byte 0 at that rate, as one sent at once would. With
     ``earlier_frame``, that JOB payload is loaded first."""
-    dut = JobLoader(registered_writes)
+    dut = JobLoader()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     buffer = bytearray(earlier_frame or packet)
@@ -139,7 +139,7 @@ def load_job(source, packet, clocks_per_byte=None, registered_writes=False, earl
         await ctx.tick()
         ctx.set(dut.load_icarus, 0)
         ctx.set(dut.load_frame, 0)
-        for clock in range(1, 2 * dut.clocks):
+        for clock in range(1, 2 * JobLoader.clocks):
             if ctx.get(dut.done):
                 got["clocks"] = clock
                 got["job"] = ctx.get(dut.job.as_value()).to_bytes(frames.payload_length(FrameType.JOB), "little")
@@ -150,34 +150,32 @@ def load_job(source, packet, clocks_per_byte=None, registered_writes=False, earl
     sim.add_process(read_port)
     sim.run()
     assert "job" in got, "the loader never signalled done"
-    assert got["clocks"] <= dut.clocks
+    assert got["clocks"] <= JobLoader.clocks
     return frames.unpack_payload(FrameType.JOB, got["job"])
 
 
-@pytest.mark.parametrize("registered_writes", [False, True], ids=["direct", "registered"])
 @pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-packet-at-once"])
-def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte, registered_writes):
+def test_job_loader_reads_icarus_packets_as_the_spec_packs_them(clocks_per_byte):
     rng = random.Random(7)
     mid = [rng.getrandbits(32) for _ in range(8)]
     tail = [rng.getrandbits(32) for _ in range(3)]
     # A frame's job first: the Icarus load must set every field its packet does not carry.
     earlier = frames.pack_payload(FrameType.JOB, job_id=0x5A, flags=1, target=0x12345678, first=7,
                                   last=9, midstate=(1,) * 8, tail=(2,) * 3)
-    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte, registered_writes, earlier)
+    job = load_job("icarus", spec.icarus_work(mid, tail), clocks_per_byte, earlier)
     assert job["midstate"] == tuple(mid) and job["tail"] == tuple(tail)
     assert (job["job_id"], job["flags"], job["target"], job["first"], job["last"]) == (0, 0, 0, 0, 0xFFFFFFFF)
 
 
-@pytest.mark.parametrize("registered_writes", [False, True], ids=["direct", "registered"])
 @pytest.mark.parametrize("clocks_per_byte", [None, 4], ids=["alone", "next-frame-at-once"])
-def test_job_loader_copies_job_frames(clocks_per_byte, registered_writes):
+def test_job_loader_copies_job_frames(clocks_per_byte):
     rng = random.Random(8)
     fields = dict(job_id=0xA5, flags=1, target=rng.getrandbits(32), first=rng.getrandbits(32),
                   last=rng.getrandbits(32), midstate=tuple(rng.getrandbits(32) for _ in range(8)),
                   tail=tuple(rng.getrandbits(32) for _ in range(3)))
     # (A following frame's payload starts 4 bytes later still: sync, type, length.)
     payload = frames.pack_payload(FrameType.JOB, **fields)
-    assert load_job("frame", payload, clocks_per_byte, registered_writes) == fields
+    assert load_job("frame", payload, clocks_per_byte) == fields
 
 
 def test_gateware_transmitter_matches_host_encoding():

@@ -14,7 +14,6 @@ from hashforge.rtl.miner import Miner
 from hashforge.rtl.pipelined_schedule import PipelinedSchedule
 from hashforge.rtl.schedule_memory import ScheduleMemory
 from hashforge.rtl.sha256_logic import SKEWED_STATE
-from hashforge.rtl.skid_buffer import SkidBuffer
 from hashforge.rtl.sha256d_core import Sha256dCore, core_latency, split_rounds, stage_names
 from hashforge.sim import golden
 from hashforge.sim.diagnose import observe_rounds
@@ -139,8 +138,8 @@ def test_constants_fold_to_ints_and_job_words_stay_job_words():
 
 def test_job_words_meet_per_nonce_words_through_a_register():
     """Under register_job_words a job word, plain or a sum, reaches a per-nonce add (and
-    a per-nonce LUT function) through two registers: the output keeps the old job's value
-    for two clocks after a job word changes, then follows. Job logic alone is not delayed."""
+    a per-nonce LUT function) from a register: the output keeps the old job's value for
+    one clock after a job word changes, then follows. Job logic alone is not delayed."""
     m = Module()
     m.domains.sync = ClockDomain()
     job_a, job_b, nonce = Signal(32), Signal(32), Signal(32)
@@ -157,7 +156,7 @@ def test_job_words_meet_per_nonce_words_through_a_register():
 
     async def testbench(ctx):
         ctx.set(job_a, 10), ctx.set(job_b, 20), ctx.set(nonce, 0xF0F0F0F0)
-        await ctx.tick().repeat(2)
+        await ctx.tick()
         assert ctx.get(out_sum) == (30 + 0xF0F0F0F0) & spec.MASK32
         assert ctx.get(out_ch) == spec.ch(0xF0F0F0F0, 30, 0)
         ctx.set(job_a, 11)
@@ -165,26 +164,20 @@ def test_job_words_meet_per_nonce_words_through_a_register():
         assert ctx.get(out_plain) == 10 + 0xF0F0F0F0, "the plain job word is not registered"
         assert ctx.get(out_job) == 31, "job logic alone should not be delayed"
         await ctx.tick()
-        assert ctx.get(out_sum) == (30 + 0xF0F0F0F0) & spec.MASK32, "one register, not two"
-        assert ctx.get(out_plain) == 10 + 0xF0F0F0F0
-        await ctx.tick()
         assert ctx.get(out_sum) == (31 + 0xF0F0F0F0) & spec.MASK32
         assert ctx.get(out_plain) == 11 + 0xF0F0F0F0
     sim.add_testbench(testbench)
     sim.run()
 
 
-@pytest.mark.parametrize("copy_midstate", [False, True], ids=["select", "copy"])
 @pytest.mark.parametrize("restart_after", [None, 1, 40, 100])
-def test_job_precompute_matches_golden_job_constants(restart_after, copy_midstate):
+def test_job_precompute_matches_golden_job_constants(restart_after):
     """Two jobs in a row: the second must not inherit anything from the first, also
-    when it starts while the first is still running (``restart_after`` clocks in).
-    With ``copy_midstate`` the midstate input is garbled after ``start``: only the
-    copy taken at ``start`` may count."""
+    when it starts while the first is still running (``restart_after`` clocks in)."""
     rng = random.Random(11)
     jobs = [([rng.getrandbits(32) for _ in range(8)], [rng.getrandbits(32) for _ in range(3)])
             for _ in range(2)]
-    dut = JobPrecompute(copy_midstate)
+    dut = JobPrecompute()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     results = []
@@ -205,8 +198,6 @@ def test_job_precompute_matches_golden_job_constants(restart_after, copy_midstat
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)
-            if copy_midstate:
-                ctx.set(dut.midstate, [rng.getrandbits(32) for _ in range(8)])
             clocks = 0
             while not ctx.get(dut.ready):
                 await ctx.tick()
@@ -557,44 +548,3 @@ def test_schedule_memory_delivers_the_preloaded_window_then_the_schedule():
             w.append(spec.next_w(w[t - 16:t]))
         for t in range(48):
             assert seen[nonce][t] == [w[t], w[t + 1], w[t + 9], w[t + 14]], f"nonce {nonce}, round {t}"
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_skid_buffer_passes_every_entry_once_in_order(seed):
-    """Random valid and ready on both sides: what comes out is what went in, in order,
-    none lost or doubled; the upstream ready never follows the downstream ready in the
-    same clock (it is a register); a ready consumer gets one entry per clock."""
-    rng = random.Random(seed)
-    dut = SkidBuffer(16)
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sent, received = [], []
-
-    async def testbench(ctx):
-        value = 0
-        for clock in range(600):
-            steady = clock >= 500      # both sides always ready: full throughput
-            offer = steady or rng.random() < 0.7
-            ctx.set(dut.i.valid, offer)
-            ctx.set(dut.i.payload, value)
-            ctx.set(dut.o.ready, 0)
-            ready_if_stalled = ctx.get(dut.i.ready)
-            ctx.set(dut.o.ready, steady or rng.random() < 0.5)
-            assert ctx.get(dut.i.ready) == ready_if_stalled, "i.ready follows o.ready combinationally"
-            if ctx.get(dut.o.valid) and ctx.get(dut.o.ready):
-                received.append(ctx.get(dut.o.payload))
-            if offer and ctx.get(dut.i.ready):
-                sent.append(value)
-                value += 1
-            if clock >= 510:
-                assert ctx.get(dut.i.ready) and ctx.get(dut.o.valid), "not one entry per clock"
-            await ctx.tick()
-        ctx.set(dut.i.valid, 0)
-        for _ in range(4):
-            if ctx.get(dut.o.valid):
-                received.append(ctx.get(dut.o.payload))
-            await ctx.tick()
-        assert not ctx.get(dut.holding)
-    sim.add_testbench(testbench)
-    sim.run()
-    assert received == sent and len(sent) > 250

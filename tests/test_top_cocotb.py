@@ -14,8 +14,6 @@ from conftest import ROOT, load_vectors
 CONFIGURATIONS = [
     ("verilator", 1, 4, 1_843_200, 115_200),
     ("verilator", 2, 8, 12_000_000, 3_000_000),
-    # Fully pipelined: the skid buffer, registered job writes and the engine's found LED.
-    ("verilator", 1, 1, 12_000_000, 3_000_000),
 ]
 
 
