@@ -104,16 +104,17 @@ BOARDS = {b.name: b for b in [
     _ecp5("ulx3s-85f", "ulx3s", "ULX3S_85F_Platform", "LFE5U-85F", "FT231X", "ulx3s", primary=True,
           clocks_per_nonce=1, freq_mhz=92.5, timing_weight=30, seed=2,
           measured=MeasuredBuild(61488, 55325, 100.15, 92.86),
-          basis="measured on the netlist before the registered control paths (commit 603be0f; main's "
-                "netlist has not been routed to the end: at 100 MHz seeds 2, 4, 5 place at estimates of 101.08, "
-                "88.84, 108.41, and router1 stalled with 82k arcs left after 85 minutes (seed 5); the netlist before "
-                "the loader's copies stalled at this default with 25.8k left after two hours): "
+          basis="measured on main's netlist (rebuilt after the registered control paths of commits 603be0f "
+                "and d7800a2 were reverted: digest 276446dae4c75523, the same placement and figures; with "
+                "them no placement was routed to the end: at 100 MHz seeds 2, 4, 5 placed at estimates of "
+                "101.08, 88.84, 108.41, and router1 stalled with 82k arcs left after 85 minutes (seed 5); at "
+                "this default it stalled with 25.8k left after two hours): "
                 "fully pipelined (L=1) with h + K + W in one carry chain and a register after the "
                 "result FIFO's block-RAM read, 61488 LUTs, 55325 FFs, Fmax 100.15 MHz at 92.5 MHz (the PLL "
                 "makes 92.86) = 92.86 MH/s (1.51 MH/s per thousand LUTs) with the placer's timing weight at "
                 "30 and seed 2 (the longest path a round: 9.99 ns, 5.91 of it routing); at 100 MHz placement "
                 "estimates of 60.9 (seed 2; the same when placed for 92.86 or 95 MHz), 77.4, 63.6, 73.2 "
-                "and 71.2 (seeds 3, 5, 6, 7), against 95.2 for the 92.86 MHz netlist (stopped). Without the register: 61472 LUTs, Fmax 96.67 at 85 "
+                "and 71.2 (seeds 3, 5, 6, 7), 66.7 (seed 1), against 95.2 for the 92.86 MHz netlist (stopped). Without the register: 61472 LUTs, Fmax 96.67 at 85 "
                 "MHz (1.38 MH/s per thousand LUTs), 93.76 at 95 (missed: the FIFO's read). Before it "
                 "(65365 LUTs): Fmax 86.05 at 85 MHz (1.30 MH/s per thousand LUTs); 90 MHz "
                 "with the same options: Fmax 83.88, missed (again a round, 8 of its 11.9 ns routing). Before: "
